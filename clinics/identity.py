@@ -1,0 +1,154 @@
+"""Norwegian national identity numbers (fødselsnummer, D-number, H-number, FH-number).
+
+python-stdnum knows the two mod-11 check digits and the birth-date and century rules; this
+module adds what a clinic needs on top: which *kind* of number it is, whether synthetic test
+numbers (month + 80, as the national test registry issues them) are accepted, and a
+clear message for each way a number can be wrong.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from stdnum.exceptions import InvalidComponent
+from stdnum.no import fodselsnummer
+
+
+class IdKind(models.TextChoices):
+    FNR = "fnr", _("National identity number")
+    DNR = "dnr", _("D-number")
+    HNR = "hnr", _("H-number")
+    FHNR = "fhnr", _("FH-number")
+
+
+# Kinds of number that can identify a person to the portal (rule 5: "full identity number").
+LOGIN_KINDS = frozenset({IdKind.FNR, IdKind.DNR})
+
+
+@dataclass(frozen=True)
+class IdentityNumber:
+    value: str
+    kind: IdKind
+    synthetic: bool
+    birth_date: datetime.date | None
+
+    @property
+    def can_log_in(self) -> bool:
+        return self.kind in LOGIN_KINDS
+
+
+def compact(raw: str) -> str:
+    return fodselsnummer.compact(raw or "")
+
+
+def parse(raw: str, *, allow_synthetic: bool | None = None) -> IdentityNumber:
+    """Validate ``raw`` and tell what kind of number it is; raise ValidationError if wrong."""
+    if allow_synthetic is None:
+        allow_synthetic = settings.EPORTAL_ALLOW_SYNTHETIC_IDS
+    number = compact(raw)
+    if not number.isdigit() or not number.isascii():
+        raise ValidationError(_("An identity number has digits only."), code="format")
+    if len(number) != 11:
+        raise ValidationError(
+            _("An identity number has 11 digits; this one has %(count)d.") % {"count": len(number)},
+            code="length",
+        )
+    if number[9] != fodselsnummer.calc_check_digit1(number) or number[
+        10
+    ] != fodselsnummer.calc_check_digit2(number):
+        raise ValidationError(
+            _(
+                "This identity number is not valid: the check digits do not match. "
+                "Check that every digit is right."
+            ),
+            code="checksum",
+        )
+    if number[0] in "89":
+        # FH-numbers carry no birth date by design.
+        return IdentityNumber(number, IdKind.FHNR, synthetic=False, birth_date=None)
+
+    day, month = int(number[0:2]), int(number[2:4])
+    synthetic = month > 80
+    if synthetic:
+        if not allow_synthetic:
+            raise ValidationError(
+                _("This is a synthetic test identity number, which is not accepted here."),
+                code="synthetic",
+            )
+        month -= 80
+    kind = IdKind.FNR
+    if day > 40:
+        kind = IdKind.DNR
+        day -= 40
+    if month > 40:
+        kind = IdKind.HNR
+        month -= 40
+    normalised = f"{day:02d}{month:02d}{number[4:]}"
+    try:
+        birth_date = fodselsnummer.get_birth_date(normalised)
+    except InvalidComponent:
+        raise ValidationError(
+            _("This identity number does not contain a real date of birth."), code="date"
+        ) from None
+    if birth_date > datetime.date.today():
+        raise ValidationError(
+            _("This identity number has a date of birth in the future."), code="future"
+        )
+    return IdentityNumber(number, kind, synthetic=synthetic, birth_date=birth_date)
+
+
+def classify(number: str) -> IdKind:
+    """The kind of a stored (already validated) number, from its digits alone."""
+    number = compact(number)
+    if len(number) != 11 or not number.isdigit():
+        return IdKind.FHNR  # unknown shapes never log in
+    if number[0] in "89":
+        return IdKind.FHNR
+    if int(number[2:4]) % 80 > 40:
+        return IdKind.HNR
+    if int(number[0:2]) > 40:
+        return IdKind.DNR
+    return IdKind.FNR
+
+
+def validate_national_id(raw: str) -> None:
+    """Model/form field validator."""
+    parse(raw)
+
+
+def mask(number: str) -> str:
+    """Show the birth-date part, hide the personal part: ``010180 *****``."""
+    number = compact(number)
+    if len(number) != 11:
+        return "*" * len(number)
+    return f"{number[:6]} *****"
+
+
+def make(
+    birth_date: datetime.date, individual: int = 100, *, kind: str = "fnr", synthetic: bool = True
+) -> str:
+    """Build a valid number for a birth date (used by the demo data and the tests).
+
+    Tries successive individual numbers until both check digits are single digits.
+    """
+    for serial in range(individual, individual + 500):
+        year = birth_date.year
+        serial = 500 + serial % 500 if year >= 2000 else serial % 500
+        day = birth_date.day + (40 if kind == "dnr" else 0)
+        month = birth_date.month + (80 if synthetic else 0) + (40 if kind == "hnr" else 0)
+        base = f"{day:02d}{month:02d}{year % 100:02d}{serial:03d}"
+        if kind == "fhnr":
+            base = "8" + base[1:]
+        d1 = fodselsnummer.calc_check_digit1(base)
+        if len(d1) != 1:
+            continue
+        d2 = fodselsnummer.calc_check_digit2(base + d1)
+        if len(d2) != 1:
+            continue
+        return base + d1 + d2
+    raise ValueError("no valid identity number for that date")  # pragma: no cover

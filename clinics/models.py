@@ -1,0 +1,350 @@
+"""Clinics, their practitioners, patient lists, patients and staff accounts."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from . import identity
+from .identity import IdKind
+
+ep_ident_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
+    _("Use 1–32 letters (a–z), digits, hyphens or underscores, starting with a letter or digit."),
+)
+key_validator = RegexValidator(
+    r"^[A-Za-z0-9_.-]{1,64}$",
+    _("Use 1–64 letters (a–z), digits, dots, hyphens or underscores."),
+)
+hpr_validator = RegexValidator(r"^\d{4,9}$", _("An HPR number has 4 to 9 digits."))
+
+
+def new_key() -> str:
+    return secrets.token_hex(4)
+
+
+class Clinic(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    ep_ident = models.CharField(
+        _("EP identifier"),
+        max_length=32,
+        validators=[ep_ident_validator],
+        help_text=_("The clinic's public identifier in the patient link Login.aspx?ClinicId=…"),
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    active = models.BooleanField(
+        _("portal active"),
+        default=True,
+        help_text=_("Patients can reach the clinic's self-service only while this is on."),
+    )
+    allow_bankid = models.BooleanField(_("BankID login allowed"), default=True)
+    allow_sms = models.BooleanField(_("password and SMS code login allowed"), default=True)
+
+    class Meta:
+        verbose_name = _("clinic")
+        verbose_name_plural = _("clinics")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("ep_ident"), name="clinic_ep_ident_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("clinics:start", kwargs={"ep_ident": self.ep_ident})
+
+    def clean(self) -> None:
+        super().clean()
+        if self.ep_ident:
+            clash = Clinic.objects.filter(ep_ident__iexact=self.ep_ident).exclude(pk=self.pk)
+            if clash.exists():
+                raise ValidationError(
+                    {"ep_ident": _("Another clinic already uses this EP identifier.")}
+                )
+
+    @property
+    def login_methods(self) -> list[str]:
+        methods = []
+        if self.allow_bankid:
+            methods.append("bankid")
+        if self.allow_sms:
+            methods.append("sms")
+        return methods
+
+    def entry_path(self) -> str:
+        return f"/Login.aspx?ClinicId={self.ep_ident}"
+
+
+class Practitioner(models.Model):
+    class Role(models.TextChoices):
+        GP = "gp", _("GP")
+        LOCUM = "locum", _("Locum")
+        JUNIOR = "junior", _("Junior doctor")
+        NURSE = "nurse", _("Nurse")
+        OTHER = "other", _("Other")
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="practitioners", verbose_name=_("clinic")
+    )
+    key = models.CharField(
+        _("key"),
+        max_length=64,
+        default=new_key,
+        validators=[key_validator],
+        help_text=_("Identifies the practitioner in the clinic's import file."),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.GP)
+    hpr = models.CharField(_("HPR number"), max_length=9, blank=True, validators=[hpr_validator])
+    eportal_enabled = models.BooleanField(
+        _("Aktiver ePortal"),
+        default=False,
+        help_text=_("Offer this practitioner's services to patients online."),
+    )
+
+    class Meta:
+        verbose_name = _("practitioner")
+        verbose_name_plural = _("practitioners")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "key"], name="practitioner_key_per_clinic"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()})"
+
+
+class PatientList(models.Model):
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="patient_lists", verbose_name=_("clinic")
+    )
+    key = models.CharField(_("key"), max_length=64, default=new_key, validators=[key_validator])
+    name = models.CharField(_("name"), max_length=200)
+    gp = models.ForeignKey(
+        Practitioner,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="patient_lists",
+        verbose_name=_("GP (list owner)"),
+    )
+
+    class Meta:
+        verbose_name = _("patient list")
+        verbose_name_plural = _("patient lists")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "key"], name="patient_list_key_per_clinic"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.gp_id and self.clinic_id and self.gp.clinic_id != self.clinic_id:
+            raise ValidationError({"gp": _("The GP must work at the same clinic.")})
+
+
+class Patient(models.Model):
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="patients", verbose_name=_("clinic")
+    )
+    national_id = models.CharField(
+        _("identity number"), max_length=11, validators=[identity.validate_national_id]
+    )
+    name = models.CharField(_("name"), max_length=200)
+    mobile = models.CharField(
+        _("mobile number"),
+        max_length=20,
+        blank=True,
+        help_text=_("The mobile number registered in the patient's record, in E.164 form."),
+    )
+    journal_active = models.BooleanField(_("active record"), default=True)
+    patient_list = models.ForeignKey(
+        PatientList,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="patients",
+        verbose_name=_("patient list"),
+        help_text=_("Empty: the patient has no GP at this clinic."),
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "national_id"], name="patient_national_id_once_per_clinic"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked_national_id})"
+
+    def clean(self) -> None:
+        super().clean()
+        if (
+            self.patient_list_id
+            and self.clinic_id
+            and self.patient_list.clinic_id != self.clinic_id
+        ):
+            raise ValidationError({"patient_list": _("The patient list must be this clinic's.")})
+
+    @property
+    def masked_national_id(self) -> str:
+        return identity.mask(self.national_id)
+
+    @property
+    def id_kind(self) -> IdKind:
+        return identity.classify(self.national_id)
+
+    @property
+    def has_gp_here(self) -> bool:
+        return self.patient_list_id is not None
+
+    @property
+    def can_log_in(self) -> bool:
+        """Rule 5: a full identity number and an active record at the clinic."""
+        return self.journal_active and self.id_kind in identity.LOGIN_KINDS
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("Staff users need an email address")
+        user = self.model(email=self.normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A staff account (never a patient). Clinic administrators belong to one clinic."""
+
+    username = None
+    email = models.EmailField(_("email address"), unique=True)
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("clinic"),
+        help_text=_("The clinic this staff member administers. Empty only for superusers."),
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("staff user")
+        verbose_name_plural = _("staff users")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_clinic_admin(self) -> bool:
+        return self.is_active and self.is_staff and self.clinic_id is not None
+
+
+class EPortalService(Practitioner):
+    """'ePortal tjenester': the admin's list of practitioners with their online switch."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("ePortal service")
+        verbose_name_plural = _("ePortal tjenester")
+
+
+class ClinicActivation(Clinic):
+    """'Aktiver ePortal': the admin page with the clinic's patient link."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("Aktiver ePortal")
+        verbose_name_plural = _("Aktiver ePortal")
+
+
+class AuditEvent(models.Model):
+    """An append-only record of who did what to which object, when and from where.
+
+    Never holds a code, a message text or an identity number: ``details`` carries only
+    field names, keys and outcomes.
+    """
+
+    class ActorType(models.TextChoices):
+        PATIENT = "patient", _("Patient")
+        STAFF = "staff", _("Staff")
+        SYSTEM = "system", _("System")
+        ANONYMOUS = "anonymous", _("Anonymous")
+
+    created = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("clinic"),
+    )
+    actor_type = models.CharField(_("actor type"), max_length=16, choices=ActorType.choices)
+    staff = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("staff user")
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("patient")
+    )
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["clinic", "-created"], name="audit_clinic_created")]
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit events are append-only")

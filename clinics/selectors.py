@@ -1,0 +1,22 @@
+"""Reads of clinic data used by views, the admin and commands."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from .models import Clinic
+
+
+def clinic_by_ep_ident(ep_ident: str | None) -> Clinic | None:
+    """The active clinic with this EP identifier (any letter case), else None."""
+    ep_ident = (ep_ident or "").strip()
+    if not ep_ident or len(ep_ident) > 32:
+        return None
+    return Clinic.objects.filter(ep_ident__iexact=ep_ident, active=True).first()
+
+
+def public_entry_url(request: HttpRequest, clinic: Clinic) -> str:
+    """The self-service link the clinic puts on its own website."""
+    base = settings.EPORTAL_PUBLIC_BASE_URL.rstrip("/") or f"https://{request.get_host()}"
+    return f"{base}{clinic.entry_path()}"

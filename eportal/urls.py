@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.i18n import set_language
+
+from clinics import views as clinic_views
+
+from . import views
+
+admin.site.login = secure_admin_login(admin.site.login)  # staff log in through allauth
+admin.site.site_header = "ePortal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    re_path(r"^[Ll][Oo][Gg][Ii][Nn]\.[Aa][Ss][Pp][Xx]$", clinic_views.entry, name="entry"),
+    path("c/", include("clinics.urls")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("healthz", views.healthz, name="healthz"),
+]
+
+handler404 = "eportal.views.page_not_found"

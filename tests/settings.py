@@ -1,0 +1,23 @@
+"""Settings for the test suite: the production module with test-only values on top."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-" + "x7Qp2vL9rT4mW8zK1nB6cJ3hF5dS0aG" * 2)
+os.environ.setdefault("EPORTAL_ALLOW_SYNTHETIC_IDS", "1")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+
+from eportal.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+LANGUAGE_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_BACKEND = "sms.backends.locmem.LocMemBackend"
+CELERY_TASK_ALWAYS_EAGER = True
