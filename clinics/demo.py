@@ -1,0 +1,97 @@
+"""The demo clinic (EP identifier DEMO) for ``make run``, screenshots and trying things out.
+
+Built as an exchange-format document and loaded through the ordinary import, so the demo also
+exercises the import. All identity numbers are synthetic (month + 80).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from . import identity
+
+DEMO_ADMIN_EMAIL = "admin@demo.eportal.invalid"
+DEMO_ADMIN_PASSWORD = "demo-admin-passord"  # noqa: S105 - a published demo login
+
+
+def _id(year: int, month: int, day: int, serial: int = 100, kind: str = "fnr") -> str:
+    return identity.make(datetime.date(year, month, day), serial, kind=kind, synthetic=True)
+
+
+DEMO_PATIENTS = [
+    # (name, identity number, mobile, active record, list)
+    ("Kari Testesen", _id(1985, 3, 14), "+4741234567", True, "list-nordmann"),
+    ("Ola Prøvesen", _id(1972, 11, 2, 200), "+4792345678", True, "list-nordmann"),
+    ("Ingrid Eksempel", _id(1990, 6, 21, 300), "+4748765432", True, "list-hansen"),
+    ("Per Uten Fastlege", _id(1968, 1, 30, 400), "+4790011223", True, None),
+    ("Siri Utenmobil", _id(1995, 9, 9, 150), None, True, "list-hansen"),
+    ("Nils Inaktiv", _id(1959, 4, 5, 250), "+4795544332", False, "list-nordmann"),
+    ("Dina D-nummer", _id(1988, 8, 18, 120, kind="dnr"), "+4746655443", True, "list-hansen"),
+]
+
+
+def demo_document() -> dict[str, Any]:
+    return {
+        "format": "eportal-clinic/1",
+        "clinic": {
+            "ep_ident": "DEMO",
+            "name": "Demo legekontor",
+            "address": "Storgata 1, 0155 Oslo",
+            "phone": "+4722000000",
+            "website": "https://demo.eportal.invalid/",
+            "active": True,
+            "login_methods": ["bankid", "sms"],
+        },
+        "practitioners": [
+            {
+                "key": "p-nordmann",
+                "name": "Kari Nordmann",
+                "role": "gp",
+                "hpr": "9100001",
+                "eportal_enabled": True,
+            },
+            {
+                "key": "p-hansen",
+                "name": "Per Hansen",
+                "role": "gp",
+                "hpr": "9100002",
+                "eportal_enabled": True,
+            },
+            {
+                "key": "p-vikar",
+                "name": "Vera Vikar",
+                "role": "locum",
+                "hpr": "9100003",
+                "eportal_enabled": True,
+            },
+            {
+                "key": "p-turnus",
+                "name": "Tore Turnus",
+                "role": "junior",
+                "hpr": "9100004",
+                "eportal_enabled": True,
+            },
+            {
+                "key": "p-sykepleier",
+                "name": "Siv Sykepleier",
+                "role": "nurse",
+                "hpr": None,
+                "eportal_enabled": False,
+            },
+        ],
+        "patient_lists": [
+            {"key": "list-nordmann", "name": "Liste Kari Nordmann", "gp": "p-nordmann"},
+            {"key": "list-hansen", "name": "Liste Per Hansen", "gp": "p-hansen"},
+        ],
+        "patients": [
+            {
+                "national_id": nid,
+                "name": name,
+                "mobile": mobile,
+                "journal_active": active,
+                "patient_list": plist,
+            }
+            for name, nid, mobile, active, plist in DEMO_PATIENTS
+        ],
+    }

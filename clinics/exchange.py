@@ -1,0 +1,407 @@
+"""The clinic exchange format ("eportal-clinic/1"): import and export of a clinic's set-up.
+
+Documented in docs/import-format.md. Import is all-or-nothing: every row is validated first,
+each error reported by its place in the file (``patients[3].national_id``); only a file with
+no errors is written, in one transaction. Re-importing the same file changes nothing; a
+changed file updates in place, matched on the EP identifier, ``key`` and identity number.
+Patients missing from a later file are marked inactive, never deleted.
+
+Other apps add their own top-level sections (``service_matrix``, ``appointment_types``,
+``schedule_templates``) by registering a :class:`Section` in their ``AppConfig.ready``, so
+this module never imports them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from . import identity
+from .models import Clinic, Patient, PatientList, Practitioner, ep_ident_validator, key_validator
+from .phones import normalise_mobile
+
+FORMAT = "eportal-clinic/1"
+LOGIN_METHODS = ("bankid", "sms")
+CORE_KEYS = ("format", "clinic", "practitioners", "patient_lists", "patients")
+
+
+class ImportFailed(Exception):
+    """The file has errors; nothing was imported."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__(f"{len(errors)} error(s)")
+        self.errors = errors
+
+
+@dataclass
+class ImportContext:
+    """What sections see: the file's keys while validating, the saved objects while applying."""
+
+    practitioner_keys: set[str] = field(default_factory=set)
+    list_keys: set[str] = field(default_factory=set)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    clinic: Clinic | None = None
+    practitioners: dict[str, Practitioner] = field(default_factory=dict)
+    lists: dict[str, PatientList] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def error(self, place: str, message: str) -> None:
+        self.errors.append((place, str(message)))
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.stats[what] = self.stats.get(what, 0) + n
+
+
+class Section(Protocol):
+    """A top-level part of the file owned by another app."""
+
+    key: str
+    #: Lower runs first, on import and export.
+    order: int
+
+    def validate(self, data: Any, ctx: ImportContext) -> None: ...
+
+    def apply(self, data: Any, ctx: ImportContext) -> None: ...
+
+    def export(self, clinic: Clinic) -> Any: ...
+
+
+_sections: dict[str, Section] = {}
+
+
+def register_section(section: Section) -> None:
+    _sections[section.key] = section
+
+
+def sections() -> list[Section]:
+    return sorted(_sections.values(), key=lambda s: (s.order, s.key))
+
+
+# Validation
+
+
+def _str(value: Any, place: str, ctx: ImportContext, *, required: bool = True, max_len: int = 200):
+    if value is None or value == "":
+        if required:
+            ctx.error(place, "is required")
+        return ""
+    if not isinstance(value, str):
+        ctx.error(place, "must be a string")
+        return ""
+    value = value.strip()
+    if len(value) > max_len:
+        ctx.error(place, f"is longer than {max_len} characters")
+    return value
+
+
+def _bool(value: Any, place: str, ctx: ImportContext, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        ctx.error(place, "must be true or false")
+        return default
+    return value
+
+
+def _validator(validator: Any, value: str, place: str, ctx: ImportContext) -> None:
+    try:
+        validator(value)
+    except ValidationError as error:
+        for message in error.messages:
+            ctx.error(place, message)
+
+
+def _list(data: dict, name: str, ctx: ImportContext) -> list:
+    value = data.get(name, [])
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        ctx.error(name, "must be a list")
+        return []
+    return value
+
+
+def _rows(items: list, name: str, ctx: ImportContext) -> Iterable[tuple[str, dict]]:
+    for i, row in enumerate(items):
+        place = f"{name}[{i}]"
+        if not isinstance(row, dict):
+            ctx.error(place, "must be an object")
+            continue
+        yield place, row
+
+
+def _validate(data: Any, ctx: ImportContext) -> dict:
+    """Check the whole file; return the cleaned core sections."""
+    if not isinstance(data, dict):
+        ctx.error("(file)", "must be a JSON object")
+        return {}
+    if data.get("format") != FORMAT:
+        ctx.error("format", f'must be "{FORMAT}"')
+    known = set(CORE_KEYS) | set(_sections)
+    for name in data:
+        if name not in known:
+            ctx.error(name, "is not a known section")
+
+    clean: dict[str, Any] = {}
+    raw_clinic = data.get("clinic")
+    if not isinstance(raw_clinic, dict):
+        ctx.error("clinic", "is required and must be an object")
+        raw_clinic = {}
+    c: dict[str, Any] = {
+        "ep_ident": _str(raw_clinic.get("ep_ident"), "clinic.ep_ident", ctx, max_len=32),
+        "name": _str(raw_clinic.get("name"), "clinic.name", ctx),
+        "address": _str(
+            raw_clinic.get("address"), "clinic.address", ctx, required=False, max_len=300
+        ),
+        "website": _str(raw_clinic.get("website"), "clinic.website", ctx, required=False),
+        "active": _bool(raw_clinic.get("active"), "clinic.active", ctx, True),
+    }
+    if c["ep_ident"]:
+        _validator(ep_ident_validator, c["ep_ident"], "clinic.ep_ident", ctx)
+    phone = _str(raw_clinic.get("phone"), "clinic.phone", ctx, required=False, max_len=32)
+    c["phone"] = phone
+    if c["website"]:
+        from django.core.validators import URLValidator
+
+        _validator(URLValidator(), c["website"], "clinic.website", ctx)
+    methods = raw_clinic.get("login_methods", list(LOGIN_METHODS))
+    if not isinstance(methods, list) or any(m not in LOGIN_METHODS for m in methods):
+        ctx.error("clinic.login_methods", 'must be a list of "bankid" and/or "sms"')
+        methods = []
+    c["allow_bankid"] = "bankid" in methods
+    c["allow_sms"] = "sms" in methods
+    clean["clinic"] = c
+
+    practitioners = []
+    for place, row in _rows(_list(data, "practitioners", ctx), "practitioners", ctx):
+        key = _str(row.get("key"), f"{place}.key", ctx, max_len=64)
+        if key:
+            _validator(key_validator, key, f"{place}.key", ctx)
+            if key in ctx.practitioner_keys:
+                ctx.error(f"{place}.key", f'"{key}" is used twice')
+            ctx.practitioner_keys.add(key)
+        role = row.get("role", "gp")
+        if role not in Practitioner.Role.values:
+            ctx.error(f"{place}.role", f"must be one of {', '.join(Practitioner.Role.values)}")
+        hpr = row.get("hpr") or ""
+        if not isinstance(hpr, str):
+            hpr = str(hpr) if isinstance(hpr, int) else ""
+        if hpr:
+            from .models import hpr_validator
+
+            _validator(hpr_validator, hpr, f"{place}.hpr", ctx)
+        practitioners.append(
+            {
+                "key": key,
+                "name": _str(row.get("name"), f"{place}.name", ctx),
+                "role": role,
+                "hpr": hpr,
+                "eportal_enabled": _bool(
+                    row.get("eportal_enabled"), f"{place}.eportal_enabled", ctx, False
+                ),
+            }
+        )
+    clean["practitioners"] = practitioners
+
+    lists = []
+    for place, row in _rows(_list(data, "patient_lists", ctx), "patient_lists", ctx):
+        key = _str(row.get("key"), f"{place}.key", ctx, max_len=64)
+        if key:
+            _validator(key_validator, key, f"{place}.key", ctx)
+            if key in ctx.list_keys:
+                ctx.error(f"{place}.key", f'"{key}" is used twice')
+            ctx.list_keys.add(key)
+        gp = row.get("gp")
+        if gp is not None and gp not in ctx.practitioner_keys:
+            ctx.error(f"{place}.gp", f'unknown practitioner "{gp}"')
+        lists.append({"key": key, "name": _str(row.get("name"), f"{place}.name", ctx), "gp": gp})
+    clean["patient_lists"] = lists
+
+    patients = []
+    seen_ids: set[str] = set()
+    for place, row in _rows(_list(data, "patients", ctx), "patients", ctx):
+        raw_id = row.get("national_id")
+        national_id = ""
+        if not isinstance(raw_id, str) or not raw_id.strip():
+            ctx.error(f"{place}.national_id", "is required")
+        else:
+            try:
+                national_id = identity.parse(raw_id).value
+            except ValidationError as error:
+                for message in error.messages:
+                    ctx.error(f"{place}.national_id", message)
+            if national_id and national_id in seen_ids:
+                ctx.error(f"{place}.national_id", "appears twice in the file")
+            seen_ids.add(national_id)
+        mobile = row.get("mobile")
+        if mobile is not None and not isinstance(mobile, str):
+            ctx.error(f"{place}.mobile", "must be a string or null")
+            mobile = None
+        try:
+            mobile = normalise_mobile(mobile)
+        except ValidationError as error:
+            for message in error.messages:
+                ctx.error(f"{place}.mobile", message)
+            mobile = ""
+        patient_list = row.get("patient_list")
+        if patient_list is not None and patient_list not in ctx.list_keys:
+            ctx.error(f"{place}.patient_list", f'unknown patient list "{patient_list}"')
+        patients.append(
+            {
+                "national_id": national_id,
+                "name": _str(row.get("name"), f"{place}.name", ctx),
+                "mobile": mobile,
+                "journal_active": _bool(
+                    row.get("journal_active"), f"{place}.journal_active", ctx, True
+                ),
+                "patient_list": patient_list,
+            }
+        )
+    clean["patients"] = patients
+
+    for section in sections():
+        if section.key in data and data[section.key] is not None:
+            section.validate(data[section.key], ctx)
+    return clean
+
+
+# Writing
+
+
+def _sync(obj: Any, values: dict[str, Any]) -> bool:
+    """Set changed fields; return whether anything changed (so re-imports write nothing)."""
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, values[name])
+    if changed:
+        obj.save(update_fields=changed)
+    return bool(changed)
+
+
+def import_clinic(data: Any) -> dict[str, int]:
+    """Validate and import one clinic; raise ImportFailed (and write nothing) on any error."""
+    ctx = ImportContext()
+    clean = _validate(data, ctx)
+    if ctx.errors:
+        raise ImportFailed(ctx.errors)
+
+    with transaction.atomic():
+        c = clean["clinic"]
+        clinic = Clinic.objects.select_for_update().filter(ep_ident__iexact=c["ep_ident"]).first()
+        if clinic is None:
+            clinic = Clinic.objects.create(**c)
+            ctx.count("clinic created")
+        elif _sync(clinic, c):
+            ctx.count("clinic updated")
+        ctx.clinic = clinic
+
+        existing = {p.key: p for p in clinic.practitioners.all()}
+        for row in clean["practitioners"]:
+            obj = existing.get(row["key"])
+            if obj is None:
+                obj = Practitioner.objects.create(clinic=clinic, **row)
+                ctx.count("practitioners created")
+            elif _sync(obj, row):
+                ctx.count("practitioners updated")
+            ctx.practitioners[row["key"]] = obj
+
+        existing_lists = {pl.key: pl for pl in clinic.patient_lists.all()}
+        for row in clean["patient_lists"]:
+            values = {"name": row["name"], "gp": ctx.practitioners.get(row["gp"])}
+            obj = existing_lists.get(row["key"])
+            if obj is None:
+                obj = PatientList.objects.create(clinic=clinic, key=row["key"], **values)
+                ctx.count("patient lists created")
+            elif _sync(obj, values):
+                ctx.count("patient lists updated")
+            ctx.lists[row["key"]] = obj
+
+        existing_patients = {p.national_id: p for p in clinic.patients.all()}
+        in_file = set()
+        new_patients = []
+        for row in clean["patients"]:
+            in_file.add(row["national_id"])
+            values = {
+                "name": row["name"],
+                "mobile": row["mobile"],
+                "journal_active": row["journal_active"],
+                "patient_list": ctx.lists.get(row["patient_list"]),
+            }
+            obj = existing_patients.get(row["national_id"])
+            if obj is None:
+                new_patients.append(
+                    Patient(clinic=clinic, national_id=row["national_id"], **values)
+                )
+            elif _sync(obj, values):
+                ctx.count("patients updated")
+        if new_patients:
+            Patient.objects.bulk_create(new_patients, batch_size=1000)
+            ctx.count("patients created", len(new_patients))
+        gone = [
+            p.pk
+            for national_id, p in existing_patients.items()
+            if national_id not in in_file and p.journal_active
+        ]
+        if gone:
+            Patient.objects.filter(pk__in=gone).update(journal_active=False)
+            ctx.count("patients marked inactive", len(gone))
+
+        for section in sections():
+            if section.key in data and data[section.key] is not None:
+                section.apply(data[section.key], ctx)
+    return ctx.stats
+
+
+def export_clinic(clinic: Clinic) -> dict[str, Any]:
+    """The clinic in the exchange format; the same data always gives the same result."""
+    practitioners = sorted(clinic.practitioners.all(), key=lambda p: p.key)
+    lists = sorted(clinic.patient_lists.select_related("gp"), key=lambda pl: pl.key)
+    patients = sorted(clinic.patients.select_related("patient_list"), key=lambda p: p.national_id)
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "clinic": {
+            "ep_ident": clinic.ep_ident,
+            "name": clinic.name,
+            "address": clinic.address,
+            "phone": clinic.phone,
+            "website": clinic.website,
+            "active": clinic.active,
+            "login_methods": clinic.login_methods,
+        },
+        "practitioners": [
+            {
+                "key": p.key,
+                "name": p.name,
+                "role": p.role,
+                "hpr": p.hpr or None,
+                "eportal_enabled": p.eportal_enabled,
+            }
+            for p in practitioners
+        ],
+        "patient_lists": [
+            {"key": pl.key, "name": pl.name, "gp": pl.gp.key if pl.gp else None} for pl in lists
+        ],
+        "patients": [
+            {
+                "national_id": p.national_id,
+                "name": p.name,
+                "mobile": p.mobile or None,
+                "journal_active": p.journal_active,
+                "patient_list": p.patient_list.key if p.patient_list else None,
+            }
+            for p in patients
+        ],
+    }
+    for section in sections():
+        data[section.key] = section.export(clinic)
+    return data
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Stable text: fixed key order as built, two-space indent, UTF-8, trailing newline."""
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

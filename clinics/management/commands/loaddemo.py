@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from clinics.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_PATIENTS, demo_document
+from clinics.exchange import ImportFailed, import_clinic
+from clinics.models import Clinic, User
+
+
+class Command(BaseCommand):
+    help = "Load (or refresh) the demo clinic DEMO and its demo administrator."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.EPORTAL_ALLOW_SYNTHETIC_IDS:
+            raise CommandError(
+                "The demo uses synthetic identity numbers: set EPORTAL_ALLOW_SYNTHETIC_IDS=1."
+            )
+        try:
+            import_clinic(demo_document())
+        except ImportFailed as failure:  # pragma: no cover - the demo is tested
+            raise CommandError(str(failure.errors)) from None
+        clinic = Clinic.objects.get(ep_ident="DEMO")
+        admin, created = User.objects.get_or_create(
+            email=DEMO_ADMIN_EMAIL,
+            defaults={"clinic": clinic, "is_staff": True, "first_name": "Demo"},
+        )
+        if created:
+            admin.set_password(DEMO_ADMIN_PASSWORD)
+            admin.save()
+        host = "http://127.0.0.1:8000"
+        self.stdout.write(self.style.SUCCESS("Demo clinic loaded: Demo legekontor (DEMO)"))
+        self.stdout.write(f"  Patient link:  {host}/Login.aspx?ClinicId=DEMO")
+        self.stdout.write(f"  Admin site:    {host}/admin/")
+        self.stdout.write(f"  Demo admin:    {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
+        self.stdout.write("  Demo patients (synthetic identity numbers):")
+        for name, nid, mobile, active, plist in DEMO_PATIENTS:
+            notes = []
+            if not plist:
+                notes.append("no GP at the clinic")
+            if not mobile:
+                notes.append("no mobile number")
+            if not active:
+                notes.append("inactive record")
+            suffix = f"  ({', '.join(notes)})" if notes else ""
+            self.stdout.write(f"    {nid}  {name}{suffix}")
