@@ -134,13 +134,26 @@ def make(
 ) -> str:
     """Build a valid number for a birth date (used by the demo data and the tests).
 
-    Tries successive individual numbers until both check digits are single digits.
+    Tries successive individual numbers until both check digits are single digits. The
+    individual number also encodes the century (000–499: 1900s; 500–749: 1854–1899;
+    500–999: 2000–2039), so only birth years 1854–2039 can be built. H-numbers have no
+    synthetic form (month + 40 + 80 does not fit in two digits).
     """
-    for serial in range(individual, individual + 500):
-        year = birth_date.year
-        serial = 500 + serial % 500 if year >= 2000 else serial % 500
-        day = birth_date.day + (40 if kind == "dnr" else 0)
-        month = birth_date.month + (80 if synthetic else 0) + (40 if kind == "hnr" else 0)
+    year = birth_date.year
+    if kind == "hnr" and synthetic:
+        raise ValueError("H-numbers have no synthetic form; pass synthetic=False")
+    if 1900 <= year <= 1999:
+        first, count = 0, 500
+    elif 2000 <= year <= 2039:
+        first, count = 500, 500
+    elif 1854 <= year <= 1899:
+        first, count = 500, 250
+    else:
+        raise ValueError(f"identity numbers cannot encode the birth year {year}")
+    day = birth_date.day + (40 if kind == "dnr" else 0)
+    month = birth_date.month + (80 if synthetic else 0) + (40 if kind == "hnr" else 0)
+    for attempt in range(individual, individual + count):
+        serial = first + attempt % count
         base = f"{day:02d}{month:02d}{year % 100:02d}{serial:03d}"
         if kind == "fhnr":
             base = "8" + base[1:]
