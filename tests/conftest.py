@@ -1,9 +1,21 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.cache import cache
+from django.db import connections
 
 from tests import factories
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``postgres`` skip on SQLite locally, and fail in CI where they must run."""
+    if item.get_closest_marker("postgres") and connections["default"].vendor != "postgresql":
+        reason = "needs PostgreSQL: set DATABASE_URL=postgres://..."
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(f"CI=true but the database is not PostgreSQL; {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
