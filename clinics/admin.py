@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from . import audit, identity
 from .admin_base import ClinicScopedAdmin, is_clinic_staff, staff_clinic_id
 from .models import (
+    AuditEvent,
     Clinic,
     ClinicActivation,
     EPortalService,
@@ -44,6 +46,7 @@ class ClinicAdmin(ClinicScopedAdmin):
     clinic_lookup = "id"
     list_display = ("name", "ep_ident", "active", "allow_bankid", "allow_sms")
     search_fields = ("name", "ep_ident")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> Any:
         qs = admin.ModelAdmin.get_queryset(self, request)
@@ -62,6 +65,21 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        # An audit event that pointed at the clinic would protect it from this very deletion
+        # (AuditEvent.clinic is PROTECT), so the event names the clinic by id and name only.
+        for clinic in queryset:
+            AuditEvent.objects.create(
+                action="admin.delete",
+                actor_type=AuditEvent.ActorType.STAFF,
+                staff=request.user,
+                object_type=clinic._meta.label_lower,
+                object_id=str(clinic.pk),
+                object_repr=str(clinic)[:200],
+                ip=audit.client_ip(request),
+            )
+        return admin.ModelAdmin.log_deletions(self, request, queryset)
 
 
 @admin.register(Practitioner)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.http import HttpRequest
 
@@ -55,9 +56,30 @@ class ClinicScopedAdmin(admin.ModelAdmin):
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters = list(super().get_list_filter(request))
-        if request.user.is_superuser and self.clinic_lookup == "clinic":
-            filters.insert(0, "clinic")
-        return filters
+        if request.user.is_superuser:
+            if self.clinic_lookup == "clinic":
+                filters.insert(0, "clinic")
+            return filters
+        return [self._scoped_list_filter(item) for item in filters]
+
+    def _scoped_list_filter(self, item: Any) -> Any:
+        """Django's related-field filter offers every row of the related table as a choice,
+        whatever the clinic; offer only the values found in the user's own objects."""
+        if isinstance(item, (list, tuple)):
+            name, filter_class = item
+            if filter_class is not admin.RelatedFieldListFilter:
+                return item
+        elif isinstance(item, str):
+            name = item
+        else:
+            return item
+        try:
+            field = get_fields_from_path(self.model, name)[-1]
+        except (FieldDoesNotExist, NotRelationField):
+            return item
+        if field.is_relation:
+            return (name, admin.RelatedOnlyFieldListFilter)
+        return item
 
     def formfield_for_foreignkey(
         self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
