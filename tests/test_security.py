@@ -30,6 +30,11 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "portal.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        # production sends real SMS (placeholder account; nothing is sent by these tests)
+        "SMS_BACKEND": "sms.backends.twilio.TwilioBackend",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "placeholder-token",
+        "TWILIO_FROM": "ePortal",
     }
     if "PYTHONPATH" in os.environ:
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
