@@ -1,0 +1,251 @@
+"""Queueing SMS and sending them: the only way other apps send an SMS.
+
+Delivery guarantees, in short:
+
+* :func:`sms_queue` writes the outbox row in the caller's transaction and enqueues the send
+  after that transaction commits, so an SMS exists exactly when the action that caused it did.
+* :func:`sms_send` hands a row to the provider at most once per attempt, never after it was
+  sent, and never while another worker is sending it (see its docstring for the one
+  ambiguous case, a timeout).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .backends import get_backend
+from .backends.base import PermanentError, TemporaryError
+from .models import MAX_TEXT_LENGTH, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+Status = OutboxMessage.Status
+
+#: The first try and five retries; ``tasks.send_sms`` retries up to this many times in all.
+MAX_ATTEMPTS = 6
+#: A row left in 'queued' or 'sending' this long was dropped or interrupted; see
+#: :func:`sms_recover_stale`. Far longer than the provider timeout and the retry back-off.
+STALE_AFTER = timedelta(minutes=15)
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ERROR_CODE = re.compile(r"\d{1,10}")
+
+# Webhook statuses we record, and the order statuses may follow (a status never goes back).
+_PROVIDER_STATUSES = {
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "undelivered": Status.UNDELIVERED,
+    "failed": Status.FAILED,
+}
+_RANK = {
+    Status.QUEUED: 0,
+    Status.SENDING: 1,
+    Status.SENT: 2,
+    Status.DELIVERED: 3,
+    Status.UNDELIVERED: 3,
+    Status.FAILED: 3,
+}
+
+
+def sms_queue(
+    *,
+    clinic_id: int,
+    to: str,
+    text: str,
+    purpose: str,
+    idempotency_key: str | None = None,
+) -> OutboxMessage:
+    """Put an SMS in the outbox and send it once the current transaction commits.
+
+    Call it inside the transaction of the action that causes the SMS: when that transaction
+    rolls back, neither the row nor the SMS exists. ``to`` is an E.164 number; ``text`` must
+    carry no health information (a code, a time, a place, a link).
+
+    With an ``idempotency_key`` (for example ``f"login-code:{attempt.pk}"``; never personal
+    data), a second call with the same key returns the first row and sends nothing more. The
+    key is global, so prefix it with what it is about.
+    """
+    if not _E164.fullmatch(to or ""):
+        raise ValueError("The recipient must be a phone number in E.164 form.")
+    if purpose not in OutboxMessage.Purpose.values:
+        raise ValueError(f"Unknown SMS purpose {purpose!r}.")
+    if not text or len(text) > MAX_TEXT_LENGTH:
+        raise ValueError(f"An SMS text must have 1 to {MAX_TEXT_LENGTH} characters.")
+    key = idempotency_key or ""
+    if key:
+        existing = OutboxMessage.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            message = OutboxMessage.objects.create(
+                clinic_id=clinic_id,
+                recipient=to,
+                text=text,
+                purpose=purpose,
+                idempotency_key=key,
+            )
+    except IntegrityError:
+        # A concurrent caller with the same key committed first.
+        existing = OutboxMessage.objects.filter(idempotency_key=key).first() if key else None
+        if existing is None:
+            raise
+        return existing
+    # robust: a broker that is down must not turn the caller's committed action into an
+    # error; the row stays 'queued' and sms_recover_stale enqueues it again.
+    transaction.on_commit(partial(_enqueue, message.pk), robust=True)
+    logger.info("SMS %s queued (clinic %s, %s)", message.pk, clinic_id, purpose)
+    return message
+
+
+def _enqueue(message_id: int) -> None:
+    from .tasks import send_sms  # tasks imports this module
+
+    send_sms.delay(message_id)
+
+
+def sms_send(*, message_id: int, final_attempt: bool = False) -> OutboxMessage | None:
+    """Send one outbox row, if it is still waiting to be sent. Safe to call any number of times.
+
+    1. In a short transaction, lock the row; unless it is 'queued', do nothing (it was sent,
+       has failed, or another worker is sending it right now). Otherwise mark it 'sending',
+       count the attempt and commit.
+    2. Outside any transaction, hand it to the backend.
+    3. Record the outcome: 'sent' with the provider's id; 'failed' on a permanent error, on
+       the last attempt or on an unexpected error; back to 'queued' on a temporary error, and
+       re-raise :class:`TemporaryError` so that the task tries again later.
+
+    The trade-off (Twilio's Messages API has no idempotency key):
+
+    * A row found in 'sending' is never sent again by this function: the process sending it
+      may still be running, or it died at a point where we cannot know whether Twilio got
+      the request. :func:`sms_recover_stale` marks such rows 'failed' after
+      :data:`STALE_AFTER`. So a crash costs at most one SMS, and never duplicates one; every
+      caller that matters (login codes) lets the patient ask for a new SMS.
+    * A timeout *is* retried, although Twilio may have accepted the request whose answer we
+      did not see. Here we choose at-least-once: a patient waiting for a login code who
+      gets it twice is better off than one who gets none, Twilio answers in well under the
+      client timeout when healthy, and the retries are capped at :data:`MAX_ATTEMPTS`.
+    """
+    with transaction.atomic(durable=True):
+        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            logger.warning("SMS %s does not exist; nothing to send", message_id)
+            return None
+        if message.status != Status.QUEUED:
+            logger.info("SMS %s is %s; not sending it again", message_id, message.status)
+            return message
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = Status.FAILED
+            message.last_error = "no attempts left"
+            message.save(update_fields=["status", "last_error", "updated"])
+            logger.warning("SMS %s failed: no attempts left", message_id)
+            return message
+        message.status = Status.SENDING
+        message.attempts += 1
+        message.save(update_fields=["status", "attempts", "updated"])
+
+    try:
+        provider_id = get_backend().send(message)
+    except PermanentError as error:
+        return _finish(message, Status.FAILED, error=error.reason)
+    except TemporaryError as error:
+        if final_attempt or message.attempts >= MAX_ATTEMPTS:
+            return _finish(message, Status.FAILED, error=error.reason)
+        _finish(message, Status.QUEUED, error=error.reason)
+        raise
+    except Exception as error:
+        # A bug or a misconfiguration; whether anything reached the provider is unknown.
+        _finish(message, Status.FAILED, error=f"backend error ({type(error).__name__})")
+        raise
+    return _finish(message, Status.SENT, provider_id=provider_id)
+
+
+def _finish(
+    message: OutboxMessage, status: str, *, error: str = "", provider_id: str = ""
+) -> OutboxMessage:
+    now = timezone.now()
+    fields: dict[str, object] = {"status": status, "updated": now}
+    if provider_id:
+        fields.update(provider_id=provider_id, sent_at=now)
+    if error:
+        fields["last_error"] = error[:200]
+    done = OutboxMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(**fields)
+    if not done:
+        logger.warning(
+            "SMS %s changed while being sent; outcome %s not recorded", message.pk, status
+        )
+        message.refresh_from_db()
+        return message
+    for name, value in fields.items():
+        setattr(message, name, value)
+    log = logger.info if status == Status.SENT else logger.warning
+    log(
+        "SMS %s %s after attempt %s%s",
+        message.pk,
+        status,
+        message.attempts,
+        f" ({error})" if error else "",
+    )
+    return message
+
+
+def sms_record_status(*, provider_id: str, status: str, error_code: str | None = None) -> bool:
+    """Record a delivery report from the provider. Returns whether the row changed.
+
+    Unknown provider ids and statuses we do not track ('queued', 'accepted', ...) are ignored.
+    A status never goes back (a late 'sent' after 'delivered' changes nothing), so repeated
+    and reordered reports are harmless.
+    """
+    new_status = _PROVIDER_STATUSES.get(status)
+    if new_status is None or not _PROVIDER_ID.fullmatch(provider_id or ""):
+        return False
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(provider_id=provider_id).first()
+        if message is None or _RANK[new_status] <= _RANK[Status(message.status)]:
+            return False
+        message.status = new_status
+        update_fields = ["status", "updated"]
+        if error_code and _ERROR_CODE.fullmatch(error_code):
+            message.last_error = f"provider error {error_code}"
+            update_fields.append("last_error")
+        message.save(update_fields=update_fields)
+    logger.info("SMS %s reported %s", message.pk, new_status)
+    return True
+
+
+def sms_recover_stale(*, now: datetime | None = None) -> tuple[int, int]:
+    """Deal with rows stuck for :data:`STALE_AFTER`; run it periodically (Celery beat).
+
+    * 'queued': the task was lost (the broker was down at commit, or the queue was purged):
+      enqueue it again. Sending stays safe because :func:`sms_send` locks and checks the row.
+    * 'sending': the worker died mid-send and the outcome is unknown: mark it 'failed'
+      rather than risk a second SMS (see :func:`sms_send`).
+
+    Returns (re-enqueued, failed).
+    """
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    failed = OutboxMessage.objects.filter(status=Status.SENDING, updated__lt=cutoff).update(
+        status=Status.FAILED,
+        last_error="interrupted while sending; outcome unknown",
+        updated=timezone.now(),
+    )
+    stale_ids = list(
+        OutboxMessage.objects.filter(status=Status.QUEUED, updated__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for message_id in stale_ids:
+        transaction.on_commit(partial(_enqueue, message_id), robust=True)
+    if failed or stale_ids:
+        logger.warning(
+            "SMS outbox: %s re-enqueued, %s failed as interrupted", len(stale_ids), failed
+        )
+    return len(stale_ids), failed

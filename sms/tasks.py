@@ -1,0 +1,34 @@
+"""Celery tasks: thin wrappers over :mod:`sms.services`, taking ids."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+from .backends.base import TemporaryError
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(TemporaryError,),
+    retry_backoff=5,  # full jitter: a random wait up to 5 s, 10 s, 20 s, ...
+    retry_backoff_max=120,  # a login code is valid for 5 minutes
+    retry_jitter=True,
+    max_retries=services.MAX_ATTEMPTS - 1,
+    acks_late=True,
+    ignore_result=True,
+)
+def send_sms(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Send one outbox row; on a temporary error, try again later.
+
+    The last try marks the row failed instead of raising. When tasks run eagerly (the
+    embedded default, the tests), Celery runs each retry at once, in-process, ignoring the
+    countdown: the retries are bounded by ``max_retries`` and never sleep.
+    """
+    services.sms_send(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
+
+
+@shared_task(ignore_result=True)
+def recover_stale_sms() -> None:
+    """Re-enqueue lost rows and fail interrupted ones (for Celery beat, every few minutes)."""
+    services.sms_recover_stale()

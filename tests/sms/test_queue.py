@@ -1,0 +1,131 @@
+"""sms_queue: the outbox row is written in the caller's transaction and sent after commit."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.db import transaction
+
+import sms
+from sms import selectors
+from sms.models import OutboxMessage
+from sms.services import sms_queue
+
+Purpose = OutboxMessage.Purpose
+Status = OutboxMessage.Status
+
+
+def queue(clinic, **kwargs):
+    kwargs.setdefault("to", "+4791234567")
+    kwargs.setdefault("text", "Koden din er 123456")
+    kwargs.setdefault("purpose", Purpose.LOGIN_CODE)
+    return sms_queue(clinic_id=clinic.pk, **kwargs)
+
+
+@pytest.mark.django_db
+def test_queued_sms_waits_for_commit_then_is_sent(clinic, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message = queue(clinic)
+        assert OutboxMessage.objects.get().status == Status.QUEUED
+        assert sms.outbox == []
+    assert len(callbacks) == 1
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert message.attempts == 1
+    assert message.provider_id.startswith("locmem-")
+    assert message.sent_at is not None
+    assert [(m.recipient, m.text) for m in sms.outbox] == [("+4791234567", "Koden din er 123456")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_sms_when_the_callers_transaction_rolls_back(clinic):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue(clinic)
+        raise RuntimeError("the booking failed")
+    assert not OutboxMessage.objects.exists()
+    assert sms.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sms_is_sent_when_the_callers_transaction_commits(clinic):
+    with transaction.atomic():
+        message = queue(clinic)
+        assert sms.outbox == []
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert len(sms.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_same_idempotency_key_queues_and_sends_once(clinic, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = queue(clinic, idempotency_key="login-code:42")
+        second = queue(clinic, idempotency_key="login-code:42")
+    assert first.pk == second.pk
+    assert OutboxMessage.objects.count() == 1
+    assert len(sms.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_different_idempotency_keys_queue_separate_sms(clinic, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        queue(clinic, idempotency_key="login-code:1")
+        queue(clinic, idempotency_key="login-code:2")
+        queue(clinic)
+        queue(clinic)
+    assert OutboxMessage.objects.count() == 4
+    assert len(sms.outbox) == 4
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"to": "91234567"},
+        {"to": "+47 912 34 567"},
+        {"to": ""},
+        {"purpose": "marketing"},
+        {"text": ""},
+        {"text": "x" * 1601},
+    ],
+)
+def test_invalid_sms_is_refused(clinic, kwargs):
+    with pytest.raises(ValueError):
+        queue(clinic, **kwargs)
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_str_and_masked_recipient_hide_the_number_and_text(clinic):
+    message = queue(clinic)
+    assert "91234567" not in str(message)
+    assert "123456" not in str(message)
+    assert message.masked_recipient == "••• •• 567"
+
+
+@pytest.mark.django_db
+def test_count_since_counts_one_clinics_sms(clinic, other_clinic):
+    start = datetime.datetime(2026, 3, 10, 8, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        queue(clinic)
+    with time_machine.travel(start + datetime.timedelta(hours=2), tick=False):
+        queue(clinic)
+        queue(other_clinic)
+    assert selectors.count_since(clinic_id=clinic.pk, since=start) == 2
+    assert (
+        selectors.count_since(clinic_id=clinic.pk, since=start + datetime.timedelta(hours=1)) == 1
+    )
+    assert selectors.count_since(clinic_id=other_clinic.pk, since=start) == 1
+
+
+@pytest.mark.django_db
+def test_count_today_starts_at_midnight_in_oslo(clinic):
+    # 22:30 UTC on 10 March is 23:30 in Oslo; 23:30 UTC is already 00:30 on 11 March.
+    with time_machine.travel(datetime.datetime(2026, 3, 10, 22, 30, tzinfo=datetime.UTC)):
+        queue(clinic)
+    with time_machine.travel(datetime.datetime(2026, 3, 10, 23, 30, tzinfo=datetime.UTC)):
+        queue(clinic)
+    with time_machine.travel(datetime.datetime(2026, 3, 11, 9, 0, tzinfo=datetime.UTC)):
+        assert selectors.count_today(clinic_id=clinic.pk) == 1
