@@ -14,7 +14,12 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from . import audit, identity
-from .admin_base import ClinicScopedAdmin, is_clinic_staff, staff_clinic_id
+from .admin_base import (
+    ClinicScopedAdmin,
+    ReadOnlyClinicScopedAdmin,
+    is_clinic_staff,
+    staff_clinic_id,
+)
 from .models import (
     AuditEvent,
     Clinic,
@@ -33,6 +38,10 @@ class PatientAdminForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = ("clinic", "national_id", "name", "mobile", "journal_active", "patient_list")
+
+    national_id = forms.CharField(
+        label=_("identity number"), max_length=20, help_text=_("11 digits; spaces are ignored.")
+    )
 
     def clean_national_id(self) -> str:
         return identity.compact(self.cleaned_data["national_id"])
@@ -238,3 +247,44 @@ class StaffUserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "clinic", "is_staff", "password1")}),
     )
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyClinicScopedAdmin):
+    """The audit log: readable and filterable, never editable or deletable."""
+
+    list_display = (
+        "created",
+        "action",
+        "actor_type",
+        "staff",
+        "patient_masked",
+        "object_repr",
+        "ip",
+    )
+    list_filter = ("action", "actor_type", ("created", admin.DateFieldListFilter))
+    list_select_related = ("staff", "patient")
+    search_fields = ("action", "object_repr", "staff__email")
+    date_hierarchy = "created"
+    show_full_result_count = False
+    readonly_fields = (
+        "created",
+        "clinic",
+        "actor_type",
+        "staff",
+        "patient_masked",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "details",
+        "ip",
+    )
+    fields = readonly_fields
+
+    @admin.display(description=_("patient"))
+    def patient_masked(self, obj: AuditEvent) -> str:
+        return obj.patient.masked_national_id if obj.patient_id else ""
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        return {}

@@ -30,6 +30,7 @@ def record(
     patient: Patient | None = None,
     obj: models.Model | None = None,
     details: dict[str, Any] | None = None,
+    ip: str | None = None,
 ) -> AuditEvent:
     if staff is None and request is not None:
         user = getattr(request, "user", None)
@@ -62,5 +63,5 @@ def record(
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=object_repr[:200],
         details=details or {},
-        ip=client_ip(request),
+        ip=ip or client_ip(request),
     )

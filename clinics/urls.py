@@ -2,10 +2,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import oidc, views
 
 app_name = "clinics"
 
 urlpatterns = [
     path("<str:ep_ident>/", views.start, name="start"),
+    path("<str:ep_ident>/login/", views.login, name="login"),
+    path("<str:ep_ident>/login/code/", views.login_code, name="login_code"),
+    path("<str:ep_ident>/login/code/new/", views.resend_code, name="resend_code"),
+    path("<str:ep_ident>/password/", views.password_start, name="password_start"),
+    path("<str:ep_ident>/password/new/", views.password_set, name="password_set"),
+    path("<str:ep_ident>/bankid/", oidc.bankid_start, name="bankid_start"),
+    path("<str:ep_ident>/logout/", views.logout, name="logout"),
+    path("<str:ep_ident>/home/", views.home, name="home"),
 ]

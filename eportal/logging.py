@@ -22,4 +22,12 @@ class RedactIdentityNumbers(logging.Filter):
         if redacted != message:
             record.msg = redacted
             record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            # Exception texts (e.g. a database's "Key (...)=(...) already exists") are
+            # formatted into the line too: format them now, redacted, and drop the original.
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(text)
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True

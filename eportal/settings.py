@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "clinics.patient_session.PatientSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "eportal.context_processors.patient_services",
             ],
         },
     },
@@ -281,6 +283,16 @@ EPORTAL_OIDC_MIN_ACR = envlist("EPORTAL_OIDC_MIN_ACR", "idporten-loa-high")
 # ePortal
 
 EPORTAL_ALLOW_SYNTHETIC_IDS = envbool("EPORTAL_ALLOW_SYNTHETIC_IDS", False)
+# Patient sessions: idle timeout and absolute lifetime, in seconds.
+EPORTAL_PATIENT_IDLE_TIMEOUT = envint("EPORTAL_PATIENT_IDLE_TIMEOUT", 15 * 60)
+EPORTAL_PATIENT_MAX_AGE = envint("EPORTAL_PATIENT_MAX_AGE", 8 * 60 * 60)
+# Login with password + SMS code: limits kept on the server, per person, IP and clinic.
+EPORTAL_CODE_TTL = envint("EPORTAL_CODE_TTL", 5 * 60)
+EPORTAL_CODE_MAX_TRIES = envint("EPORTAL_CODE_MAX_TRIES", 3)
+EPORTAL_CODES_PER_PERSON = envint("EPORTAL_CODES_PER_PERSON", 3)  # per 15 minutes
+EPORTAL_PASSWORD_FAILURES_PER_PERSON = envint("EPORTAL_PASSWORD_FAILURES_PER_PERSON", 10)  # /hour
+EPORTAL_ATTEMPTS_PER_IP = envint("EPORTAL_ATTEMPTS_PER_IP", 30)  # per 15 minutes
+EPORTAL_SMS_PER_CLINIC_PER_DAY = envint("EPORTAL_SMS_PER_CLINIC_PER_DAY", 2000)
 EPORTAL_PUBLIC_BASE_URL = os.environ.get("EPORTAL_PUBLIC_BASE_URL", "")
 
 # Logging: identity numbers never reach a log line (see eportal.logging)

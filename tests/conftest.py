@@ -20,6 +20,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    import sms
+
+    sms.outbox = []
     cache.clear()
     yield
     cache.clear()

@@ -242,12 +242,6 @@ def test_other_numbers_are_left_alone(redacted_log):
     assert "123456789012" in stream.getvalue()
 
 
-@pytest.mark.xfail(
-    reason="RedactIdentityNumbers redacts only the message, not the exception text: "
-    "a traceback (e.g. PostgreSQL's 'Key (clinic_id, national_id)=(1, …) already exists') "
-    "reaches the log with the number in it",
-    strict=True,
-)
 def test_identity_number_in_an_exception_is_redacted(redacted_log):
     logger, stream = redacted_log
     try:

@@ -1,0 +1,149 @@
+"""The patient session: one clinic, one patient, separate from staff login.
+
+A patient is never a Django ``User``: the session carries the patient's id, clinic, how they
+identified and when. :class:`PatientSessionMiddleware` puts the patient on ``request.patient``
+after checking, on every request, the idle timeout, the absolute lifetime and that the patient
+is still eligible (active record, full identity number, clinic active). Any failed check ends
+the session on the server.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
+
+from . import audit
+from .models import Patient
+
+SESSION_PATIENT = "patient_id"
+SESSION_CLINIC = "patient_clinic_id"
+SESSION_METHOD = "patient_auth_method"
+SESSION_LEVEL = "patient_auth_level"
+SESSION_LOGIN_AT = "patient_login_at"
+SESSION_SEEN_AT = "patient_seen_at"
+
+METHOD_BANKID = "bankid"
+METHOD_SMS = "sms"
+#: eIDAS-style assurance levels: BankID is high; own password + SMS code is substantial.
+LEVEL_HIGH = "high"
+LEVEL_SUBSTANTIAL = "substantial"
+LEVEL_FOR_METHOD = {METHOD_BANKID: LEVEL_HIGH, METHOD_SMS: LEVEL_SUBSTANTIAL}
+
+
+def idle_timeout() -> int:
+    return int(getattr(settings, "EPORTAL_PATIENT_IDLE_TIMEOUT", 15 * 60))
+
+
+def absolute_lifetime() -> int:
+    return int(getattr(settings, "EPORTAL_PATIENT_MAX_AGE", 8 * 60 * 60))
+
+
+def log_in_patient(request: HttpRequest, patient: Patient, *, method: str) -> None:
+    """Start a patient session (a fresh session key: no fixation)."""
+    request.session.cycle_key()
+    now = int(time.time())
+    request.session[SESSION_PATIENT] = patient.pk
+    request.session[SESSION_CLINIC] = patient.clinic_id
+    request.session[SESSION_METHOD] = method
+    request.session[SESSION_LEVEL] = LEVEL_FOR_METHOD[method]
+    request.session[SESSION_LOGIN_AT] = now
+    request.session[SESSION_SEEN_AT] = now
+    request.patient = patient
+    audit.record(
+        "patient.login",
+        request=request,
+        patient=patient,
+        obj=patient,
+        details={"method": method, "level": LEVEL_FOR_METHOD[method]},
+    )
+
+
+def end_patient_session(
+    request: HttpRequest, *, reason: str, patient: Patient | None = None
+) -> None:
+    """End the session on the server: the old cookie is worthless afterwards."""
+    clinic_id = request.session.get(SESSION_CLINIC)
+    if patient is not None or clinic_id is not None:
+        audit.record(
+            f"patient.{reason}",
+            request=request,
+            patient=patient,
+            clinic=patient.clinic if patient is not None else None,
+            details={"reason": reason},
+        )
+    request.session.flush()
+    request.patient = None
+
+
+def auth_level(request: HttpRequest) -> str | None:
+    return request.session.get(SESSION_LEVEL) if getattr(request, "patient", None) else None
+
+
+def auth_method(request: HttpRequest) -> str | None:
+    return request.session.get(SESSION_METHOD) if getattr(request, "patient", None) else None
+
+
+def _current_patient(request: HttpRequest) -> Patient | None:
+    session = request.session
+    patient_id = session.get(SESSION_PATIENT)
+    if patient_id is None:
+        return None
+    now = int(time.time())
+    login_at = session.get(SESSION_LOGIN_AT, 0)
+    seen_at = session.get(SESSION_SEEN_AT, 0)
+    patient = (
+        Patient.objects.select_related("clinic", "patient_list")
+        .filter(pk=patient_id, clinic_id=session.get(SESSION_CLINIC))
+        .first()
+    )
+    if now - seen_at > idle_timeout() or now - login_at > absolute_lifetime():
+        end_patient_session(request, reason="timeout", patient=patient)
+        request.patient_session_expired = True
+        return None
+    if patient is None or not patient.can_log_in or not patient.clinic.active:
+        end_patient_session(request, reason="ineligible", patient=patient)
+        request.patient_session_expired = True
+        return None
+    # Refresh the idle clock at most once a minute (saves a session write per request).
+    if now - seen_at >= 60:
+        session[SESSION_SEEN_AT] = now
+    return patient
+
+
+class PatientSessionMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.patient = _current_patient(request)
+        response = self.get_response(request)
+        if getattr(request, "patient", None) is not None:
+            add_never_cache_headers(response)
+        return response
+
+
+def patient_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For views under ``/c/<ep_ident>/``: a logged-in patient of *that* clinic, else login.
+
+    The response is never cached (``Cache-Control: no-store``).
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, ep_ident: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient = getattr(request, "patient", None)
+        if patient is None or patient.clinic.ep_ident.lower() != ep_ident.lower():
+            # Not logged in, or logged in at another clinic: that session opens only its own.
+            response = redirect("clinics:login", ep_ident=ep_ident)
+        else:
+            response = view(request, ep_ident, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+    return wrapper

@@ -1,0 +1,42 @@
+"""Template context that joins apps together (eportal wires; apps don't import upward)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy as _
+
+# The services in the order patients see them, with their labels.
+SERVICES = [
+    ("booking", _("Book an appointment")),
+    ("urgent", _("Urgent appointment today")),
+    ("econsult", _("eConsultation: write to a practitioner")),
+]
+
+
+def _services_for(patient: Any) -> list[dict[str, Any]]:
+    from delegation.selectors import practitioners_for
+
+    services = []
+    for service, label in SERVICES:
+        practitioners = practitioners_for(patient, service)
+        if practitioners:
+            services.append(
+                {
+                    "service": service,
+                    "label": label,
+                    "url": None,
+                    "practitioners": [p.name for p in practitioners],
+                }
+            )
+    return services
+
+
+def patient_services(request: HttpRequest) -> dict[str, Any]:
+    """The services the logged-in patient may use (computed only when a template asks)."""
+    patient = getattr(request, "patient", None)
+    if patient is None:
+        return {}
+    return {"patient_services": SimpleLazyObject(lambda: _services_for(patient))}
