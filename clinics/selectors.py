@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.http import HttpRequest
 
 from .models import Clinic
 
+_EP_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
 
 def clinic_by_ep_ident(ep_ident: str | None) -> Clinic | None:
     """The active clinic with this EP identifier (any letter case), else None."""
     ep_ident = (ep_ident or "").strip()
-    if not ep_ident or len(ep_ident) > 32:
-        return None
+    if not _EP_IDENT.fullmatch(ep_ident):
+        return None  # not a possible identifier (also keeps NUL bytes away from PostgreSQL)
     return Clinic.objects.filter(ep_ident__iexact=ep_ident, active=True).first()
 
 
