@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
+from clinics import oidc
 from clinics import views as clinic_views
 
 from . import views
@@ -16,6 +17,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     re_path(r"^[Ll][Oo][Gg][Ii][Nn]\.[Aa][Ss][Pp][Xx]$", clinic_views.entry, name="entry"),
     path("c/", include("clinics.urls")),
+    path("oidc/callback/", oidc.bankid_callback, name="oidc_callback"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
