@@ -1,0 +1,145 @@
+"""The one question every service asks: which practitioners may this patient use for it?
+
+Booking, urgent booking and eConsultation call :func:`practitioners_for` (or compose
+:func:`practitioners_for_queryset` into their own queries) and nothing else, so the rule lives
+in one place:
+
+- Only practitioners of the patient's own clinic with "Aktiver ePortal" on are ever offered;
+  switching a practitioner off hides them everywhere at once, their ticks stay in the matrix.
+- Not configured (no :class:`~delegation.models.ServiceMatrix`): the standard package, the
+  patient's own GP (their list's ``gp``), and nobody for patients without a GP here.
+- Configured: exactly the ticked practitioners of the patient's row (their patient list, or
+  the NULL row when they have no GP here).
+- A patient who may not use the portal (no active record, no full identity number) or whose
+  clinic's portal is switched off gets nobody. The patient session checks eligibility too;
+  this keeps a stale session or a background task from offering anything.
+- Order, everywhere: the patient's own GP first, then by name, then by id.
+
+Whatever the matrix's size, this is one query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+
+from clinics.models import Clinic, Patient, PatientList, Practitioner
+
+from .models import MatrixCell, Service, ServiceMatrix
+
+
+def as_service(service: Service | str) -> Service:
+    try:
+        return Service(service)
+    except ValueError:
+        raise ValueError(f"Unknown service {service!r}") from None
+
+
+def practitioners_for_queryset(patient: Patient, service: Service | str) -> QuerySet[Practitioner]:
+    """The practitioners ``patient`` may use for ``service``, as a lazy, ordered queryset.
+
+    Uses ``patient`` as given (its clinic, list and eligibility fields); it is not re-read.
+    """
+    service = as_service(service)
+    if not patient.can_log_in:
+        return Practitioner.objects.none()
+    clinic_id = patient.clinic_id
+    list_id = patient.patient_list_id
+
+    configured = ServiceMatrix.objects.filter(clinic_id=clinic_id, service=service)
+    cells = MatrixCell.objects.filter(
+        matrix__clinic_id=clinic_id, matrix__service=service, practitioner=OuterRef("pk")
+    )
+    if list_id is None:
+        cells = cells.filter(patient_list__isnull=True)
+        own_gp = Value(None, output_field=IntegerField())
+        offered = Exists(cells)
+    else:
+        cells = cells.filter(patient_list_id=list_id)
+        own_gp = Subquery(
+            PatientList.objects.filter(pk=list_id, clinic_id=clinic_id).values("gp_id")[:1]
+        )
+        offered = Exists(cells) | (~Exists(configured) & Q(pk=own_gp))
+
+    return (
+        Practitioner.objects.filter(clinic_id=clinic_id, clinic__active=True, eportal_enabled=True)
+        .filter(offered)
+        .annotate(_rank=Case(When(pk=own_gp, then=Value(0)), default=Value(1)))
+        .order_by("_rank", "name", "pk")
+    )
+
+
+def practitioners_for(patient: Patient, service: Service | str) -> list[Practitioner]:
+    """The practitioners ``patient`` may use for ``service``: own GP first, then by name."""
+    return list(practitioners_for_queryset(patient, service))
+
+
+def may_use(patient: Patient, service: Service | str, practitioner_id: int) -> bool:
+    """Whether ``patient`` may use this practitioner for ``service`` (check it on every POST)."""
+    return practitioners_for_queryset(patient, service).filter(pk=practitioner_id).exists()
+
+
+# The matrix as the admin page and the export see it.
+
+Cell = tuple[int | None, int]
+"""A cell: (patient list id, or None for patients without a GP here; practitioner id)."""
+
+
+@dataclass(frozen=True)
+class MatrixState:
+    """One clinic's matrix for one service, with everything needed to show or compare it."""
+
+    clinic: Clinic
+    service: Service
+    practitioners: list[Practitioner]
+    patient_lists: list[PatientList]
+    configured: bool
+    #: The stored cells; empty when the service is not configured.
+    stored: frozenset[Cell]
+
+    @property
+    def cells(self) -> frozenset[Cell]:
+        """What patients get: the stored cells, or the standard package's equivalent."""
+        if self.configured:
+            return self.stored
+        return standard_package_cells(self.patient_lists)
+
+    @property
+    def rows(self) -> list[PatientList | None]:
+        """The rows in display order: every patient list, then None (no GP at this clinic)."""
+        return [*self.patient_lists, None]
+
+
+def standard_package_cells(patient_lists: list[PatientList]) -> frozenset[Cell]:
+    """The cells that offer what the standard package offers: each list its own GP."""
+    return frozenset((pl.pk, pl.gp_id) for pl in patient_lists if pl.gp_id is not None)
+
+
+def matrix_state(clinic: Clinic, service: Service | str) -> MatrixState:
+    """The clinic's matrix for ``service`` in three queries, whatever its size."""
+    service = as_service(service)
+    matrix = ServiceMatrix.objects.filter(clinic=clinic, service=service).first()
+    stored: frozenset[Cell] = frozenset()
+    if matrix is not None:
+        stored = frozenset(matrix.cells.values_list("patient_list_id", "practitioner_id"))
+    return MatrixState(
+        clinic=clinic,
+        service=service,
+        practitioners=list(Practitioner.objects.filter(clinic=clinic).order_by("name", "pk")),
+        patient_lists=list(
+            PatientList.objects.filter(clinic=clinic).select_related("gp").order_by("name", "pk")
+        ),
+        configured=matrix is not None,
+        stored=stored,
+    )
