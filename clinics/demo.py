@@ -94,4 +94,30 @@ def demo_document() -> dict[str, Any]:
             }
             for name, nid, mobile, active, plist in DEMO_PATIENTS
         ],
+        # The leaflet's example: patients may book both the locum and their own GP; the junior
+        # doctor handles all urgent same-day appointments and all requests from patients
+        # without a GP at the clinic.
+        "service_matrix": [
+            {
+                "service": "booking",
+                "patient_list": "list-hansen",
+                "practitioners": ["p-hansen", "p-vikar"],
+            },
+            {
+                "service": "booking",
+                "patient_list": "list-nordmann",
+                "practitioners": ["p-nordmann", "p-vikar"],
+            },
+            {"service": "booking", "patient_list": None, "practitioners": []},
+            {"service": "urgent", "patient_list": "list-hansen", "practitioners": ["p-turnus"]},
+            {"service": "urgent", "patient_list": "list-nordmann", "practitioners": ["p-turnus"]},
+            {"service": "urgent", "patient_list": None, "practitioners": ["p-turnus"]},
+            {"service": "econsult", "patient_list": "list-hansen", "practitioners": ["p-hansen"]},
+            {
+                "service": "econsult",
+                "patient_list": "list-nordmann",
+                "practitioners": ["p-nordmann"],
+            },
+            {"service": "econsult", "patient_list": None, "practitioners": ["p-turnus"]},
+        ],
     }
