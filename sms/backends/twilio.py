@@ -13,12 +13,13 @@ Twilio's error code.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -27,6 +28,8 @@ from .base import BaseSmsBackend, PermanentError, TemporaryError
 
 if TYPE_CHECKING:
     from sms.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
 RETRYABLE_4XX = {408, 429}
@@ -37,7 +40,12 @@ def status_callback_url() -> str | None:
     base = getattr(settings, "EPORTAL_PUBLIC_BASE_URL", "")
     if not base:
         return None
-    return base.rstrip("/") + reverse("sms:status")
+    try:
+        path = reverse("sms:status")
+    except NoReverseMatch:
+        logger.warning("sms.urls is not included in ROOT_URLCONF: no delivery reports")
+        return None
+    return base.rstrip("/") + path
 
 
 class TwilioBackend(BaseSmsBackend):
@@ -72,9 +80,10 @@ class TwilioBackend(BaseSmsBackend):
             status = getattr(error, "status", None)
             code = getattr(error, "code", None)
             reason = f"Twilio HTTP {status}, error {code}"
+            # "from None": Twilio's message quotes the number, keep it out of tracebacks.
             if isinstance(status, int) and 400 <= status < 500 and status not in RETRYABLE_4XX:
-                raise PermanentError(reason) from error
-            raise TemporaryError(reason) from error
+                raise PermanentError(reason) from None
+            raise TemporaryError(reason) from None
         except requests.Timeout as error:
             # Ambiguous: Twilio may have accepted the message (see services.sms_send).
             raise TemporaryError(f"Twilio timeout ({type(error).__name__})") from error

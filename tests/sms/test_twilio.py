@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
@@ -155,3 +156,35 @@ def test_sms_failing_at_the_provider_and_succeeding_on_retry_is_delivered_exactl
     message.refresh_from_db()
     assert message.status == Status.DELIVERED
     assert len(twilio.accepted) == 1
+
+
+def test_provider_errors_do_not_carry_the_number_in_their_traceback(twilio):
+    twilio.answer("invalid_number")
+    with pytest.raises(PermanentError) as raised:
+        TwilioBackend().send(OutboxMessage(recipient=NUMBER, text="Hei"))
+    assert raised.value.__cause__ is None
+    assert raised.value.__suppress_context__
+
+
+def test_backend_sends_without_status_callback_when_the_webhook_is_not_routed(twilio, settings):
+    settings.ROOT_URLCONF = "tests.sms.urls_without_sms"
+    TwilioBackend().send(OutboxMessage(recipient=NUMBER, text="Hei"))
+    assert "StatusCallback" not in twilio.requests[0].form
+
+
+@pytest.mark.django_db
+def test_logs_never_hold_the_text_or_the_number(
+    twilio, clinic, django_capture_on_commit_callbacks, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    twilio.answer("server_error", "invalid_number")
+    queue_and_commit(clinic, django_capture_on_commit_callbacks, text="Koden din er 987654")
+    twilio.answer("slow")
+    queue_and_commit(clinic, django_capture_on_commit_callbacks, text="Koden din er 987654")
+    assert any(r.name.startswith("sms") for r in caplog.records)
+    logged = "\n".join(
+        r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
+        for r in caplog.records
+    )
+    assert "987654" not in logged
+    assert NUMBER[3:] not in logged
