@@ -158,6 +158,9 @@ class AuthorizationRequestView(OIDCAuthenticationRequestView):
         if settings.EPORTAL_OIDC_MIN_ACR:
             params.setdefault("acr_values", " ".join(settings.EPORTAL_OIDC_MIN_ACR))
         params.setdefault("ui_locales", getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE))
+        # Always authenticate anew: ePortal's logout does not end the single sign-on session
+        # at the provider, and the next person at a shared computer must not inherit it.
+        params.setdefault("prompt", "login")
         return params
 
 
@@ -365,8 +368,9 @@ def _patient_for(clinic: Clinic, national_id: Any) -> Patient:
     if patient is None:
         raise LoginRefused("not_patient", page="not_patient")
     if not patient.can_log_in:
-        # Audited with the patient: the clinic may want to know who was turned away.
-        raise LoginRefused("inactive_record", page="not_patient", patient=patient)
+        # No active record, or not a full identity number (H-/FH-number). Audited with the
+        # patient: the clinic may want to know who was turned away.
+        raise LoginRefused("not_eligible", page="not_patient", patient=patient)
     return patient
 
 

@@ -150,6 +150,7 @@ def test_authorization_request_uses_pkce_nonce_state_and_asks_for_the_level(
     assert len(params["nonce"]) >= 32
     assert params["acr_values"] == HIGH
     assert params["ui_locales"] == "en"
+    assert params["prompt"] == "login"  # no silent single sign-on into someone else's login
     assert "openid" in params["scope"].split()
     stored = client.session["oidc_states"][params["state"]]
     assert stored["nonce"] == params["nonce"]
@@ -232,7 +233,7 @@ def test_patient_with_an_inactive_record_is_refused(client, provider, clinic):
     assert "not registered as a patient with an active record" in response.content.decode()
     assert_no_patient_session(client)
     refusal = last_refusal()
-    assert refusal.details["reason"] == "inactive_record"
+    assert refusal.details["reason"] == "not_eligible"
     assert (refusal.clinic, refusal.patient) == (clinic, patient)
     assert_nothing_secret_audited(patient.national_id)
 
