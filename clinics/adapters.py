@@ -11,3 +11,15 @@ class StaffAccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+
+def record_new_authenticator(
+    sender: object, request: HttpRequest, user: object, **kwargs: object
+) -> None:
+    """Setting up TOTP proves the second factor for this session (allauth does not record it)."""
+    from allauth.account.internal.flows.login import record_authentication
+
+    authenticator = kwargs.get("authenticator")
+    record_authentication(
+        request, user, "mfa", type=getattr(authenticator, "type", "totp"), activated=True
+    )

@@ -54,6 +54,17 @@ class PatientAdminForm(forms.ModelForm):
 class ClinicAdmin(ClinicScopedAdmin):
     clinic_lookup = "id"
     list_display = ("name", "ep_ident", "active", "allow_bankid", "allow_sms")
+    fields = (
+        "name",
+        "ep_ident",
+        "address",
+        "phone",
+        "website",
+        "active",
+        "allow_bankid",
+        "allow_sms",
+        "econsult_requires_bankid",
+    )
     search_fields = ("name", "ep_ident")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 

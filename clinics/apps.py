@@ -7,3 +7,10 @@ from django.utils.translation import gettext_lazy as _
 class ClinicsConfig(AppConfig):
     name = "clinics"
     verbose_name = _("Clinic")
+
+    def ready(self) -> None:
+        from allauth.mfa.signals import authenticator_added
+
+        from .adapters import record_new_authenticator
+
+        authenticator_added.connect(record_new_authenticator, dispatch_uid="eportal_mfa_added")

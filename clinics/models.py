@@ -48,6 +48,13 @@ class Clinic(models.Model):
     )
     allow_bankid = models.BooleanField(_("BankID login allowed"), default=True)
     allow_sms = models.BooleanField(_("password and SMS code login allowed"), default=True)
+    econsult_requires_bankid = models.BooleanField(
+        _("eConsultation requires BankID"),
+        default=False,
+        help_text=_(
+            "Patients who logged in with password and SMS code cannot send eConsultations."
+        ),
+    )
 
     class Meta:
         verbose_name = _("clinic")

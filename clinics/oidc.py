@@ -38,11 +38,11 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import absolutify, import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
-from . import audit
+# ``views`` as a module, not ``from .views import ...``: views may import this module too.
+from . import audit, views
 from .models import Clinic, Patient
 from .patient_session import METHOD_BANKID, log_in_patient
 from .selectors import clinic_by_ep_ident
-from .views import unknown_clinic
 
 logger = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ def bankid_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
     """The "Log in with BankID" button: off to the provider, remembering the clinic."""
     clinic = clinic_by_ep_ident(ep_ident)
     if clinic is None or not clinic.allow_bankid:
-        return unknown_clinic(request)
+        return views.unknown_clinic(request)
     if not bankid_configured():
         logger.error("BankID login is not configured: set the OIDC_* settings (docs/bankid.md)")
         return _page(request, clinic, "unavailable", status=503)
@@ -311,7 +311,7 @@ def bankid_callback(request: HttpRequest) -> HttpResponse:
     clinic = Clinic.objects.filter(pk=entry.get(STATE_CLINIC)).first()
     if clinic is None or not clinic.active or not clinic.allow_bankid:
         _audit_refusal(request, clinic, "clinic_unavailable")
-        return unknown_clinic(request)
+        return views.unknown_clinic(request)
     if time.time() - float(entry.get("added_on") or 0) > STATE_MAX_AGE:
         return _refuse(request, clinic, LoginRefused("state_expired", page="state", status=400))
     error = request.GET.get("error")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
@@ -32,3 +33,39 @@ class LanguageMiddleware:
         response.headers.setdefault("Content-Language", language)
         patch_vary_headers(response, ("Cookie",))
         return response
+
+
+class StaffTwoFactorMiddleware:
+    """Staff reach the admin site only after two-factor authentication (TOTP, allauth MFA).
+
+    A staff member without an authenticator is sent to set one up; one whose session was not
+    confirmed with a second factor is logged out and asked to log in again.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            settings.EPORTAL_STAFF_MFA_REQUIRED
+            and request.path.startswith("/admin/")
+            and user is not None
+            and user.is_authenticated
+            and user.is_staff
+        ):
+            from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
+            from allauth.mfa.models import Authenticator
+            from django.contrib.auth import logout
+            from django.shortcuts import redirect
+            from django.utils.http import urlencode
+
+            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+            methods = request.session.get(AUTHENTICATION_METHODS_SESSION_KEY, [])
+            if not any(m.get("method") == "mfa" for m in methods):
+                logout(request)
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse('account_login')}?{query}")
+        return self.get_response(request)

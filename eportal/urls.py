@@ -20,6 +20,7 @@ urlpatterns = [
     path("oidc/callback/", oidc.bankid_callback, name="oidc_callback"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("sms/", include("sms.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
 ]

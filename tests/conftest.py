@@ -25,6 +25,7 @@ def _clean_cache():
     sms.outbox = []
     cache.clear()
     yield
+    sms.outbox = []
     cache.clear()
 
 

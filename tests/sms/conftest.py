@@ -2,25 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-import sms
 from tests.sms import backends, fake_twilio
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "test-auth-token-0123456789"
 PUBLIC_BASE_URL = "https://eportal.example"
-
-
-@pytest.fixture(autouse=True)
-def _reset_sms_outbox():
-    """Empty the in-memory outbox before each test (move to tests/conftest.py for all apps)."""
-    sms.outbox = []
-    yield
-    sms.outbox = []
-
-
-@pytest.fixture(autouse=True)
-def _sms_urls(settings):
-    settings.ROOT_URLCONF = "tests.sms.urls"
 
 
 @pytest.fixture

@@ -1,0 +1,81 @@
+"""Staff reach the admin site only after TOTP two-factor authentication (issue 3 §6)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _require_mfa(settings):
+    settings.EPORTAL_STAFF_MFA_REQUIRED = True
+
+
+def current_code(secret: str, offset: int = 0) -> str:
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
+
+
+def password_login(client, user):
+    return client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+
+
+def test_staff_without_totp_is_sent_to_set_it_up(client, clinic_admin):
+    password_login(client, clinic_admin)
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/totp/activate/")
+
+
+def test_setting_up_totp_opens_the_admin_site(client, clinic_admin):
+    password_login(client, clinic_admin)
+    # allauth asks for the password again before an authenticator is added.
+    page = client.get("/accounts/2fa/totp/activate/")
+    assert page["Location"].startswith("/accounts/reauthenticate/")
+    client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    page = client.get("/accounts/2fa/totp/activate/")
+    assert page.status_code == 200
+    secret = client.session["mfa.totp.secret"]
+    response = client.post("/accounts/2fa/totp/activate/", {"code": current_code(secret)})
+    assert response.status_code == 302
+    assert Authenticator.objects.filter(user=clinic_admin, type="totp").exists()
+    assert client.get("/admin/").status_code == 200
+
+
+def test_login_with_totp_asks_for_the_code(client, clinic_admin):
+    secret = generate_totp_secret()
+    TOTP.activate(clinic_admin, secret)
+    response = password_login(client, clinic_admin)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/authenticate/")
+    assert client.get("/admin/").status_code == 302  # not in yet
+    wrong = client.post("/accounts/2fa/authenticate/", {"code": "000000"})
+    assert wrong.status_code == 200
+    response = client.post("/accounts/2fa/authenticate/", {"code": current_code(secret)})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_session_without_the_second_factor_is_refused(client, clinic_admin):
+    TOTP.activate(clinic_admin, generate_totp_secret())
+    client.force_login(clinic_admin, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.get("/admin/clinics/patient/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_signup_is_closed(client, db):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "new@example.org", "password1": PASSWORD + "x", "password2": PASSWORD + "x"},
+    )
+    from clinics.models import User
+
+    assert not User.objects.filter(email="new@example.org").exists()
+    assert response.status_code in (200, 302, 403)
