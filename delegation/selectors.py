@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from django.db.models import (
     Case,
     Exists,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -61,22 +60,22 @@ def practitioners_for_queryset(patient: Patient, service: Service | str) -> Quer
     cells = MatrixCell.objects.filter(
         matrix__clinic_id=clinic_id, matrix__service=service, practitioner=OuterRef("pk")
     )
+    candidates = Practitioner.objects.filter(
+        clinic_id=clinic_id, clinic__active=True, eportal_enabled=True
+    )
     if list_id is None:
-        cells = cells.filter(patient_list__isnull=True)
-        own_gp = Value(None, output_field=IntegerField())
-        offered = Exists(cells)
-    else:
-        cells = cells.filter(patient_list_id=list_id)
-        own_gp = Subquery(
-            PatientList.objects.filter(pk=list_id, clinic_id=clinic_id).values("gp_id")[:1]
+        # The last row: no own GP, and nobody under the standard package.
+        return candidates.filter(Exists(cells.filter(patient_list__isnull=True))).order_by(
+            "name", "pk"
         )
-        offered = Exists(cells) | (~Exists(configured) & Q(pk=own_gp))
-
+    own_gp = Subquery(
+        PatientList.objects.filter(pk=list_id, clinic_id=clinic_id).order_by().values("gp_id")[:1]
+    )
+    offered = Exists(cells.filter(patient_list_id=list_id)) | (~Exists(configured) & Q(pk=own_gp))
     return (
-        Practitioner.objects.filter(clinic_id=clinic_id, clinic__active=True, eportal_enabled=True)
-        .filter(offered)
-        .annotate(_rank=Case(When(pk=own_gp, then=Value(0)), default=Value(1)))
-        .order_by("_rank", "name", "pk")
+        candidates.filter(offered)
+        .annotate(_not_own_gp=Case(When(pk=own_gp, then=Value(0)), default=Value(1)))
+        .order_by("_not_own_gp", "name", "pk")
     )
 
 
