@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -261,6 +262,11 @@ CELERY_TIMEZONE = TIME_ZONE
 # The beat schedule, in one place (times in CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sms-recover-stale": {"task": "sms.tasks.recover_stale_sms", "schedule": 300},
+    "booking-generate-slots": {
+        "task": "booking.tasks.generate_slots_nightly",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "booking-reminders": {"task": "booking.tasks.send_booking_reminders", "schedule": 900},
 }
 
 # SMS

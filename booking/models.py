@@ -1,0 +1,295 @@
+"""The appointment book: types, weekly templates, closed days, slots and appointments.
+
+Slots are generated from the templates (see :mod:`booking.services`); an appointment holds
+one slot. What must never break is enforced by the database:
+
+- one *booked* appointment per slot (a partial unique constraint, every database);
+- two overlapping slots of one practitioner are never both booked (on PostgreSQL an exclusion
+  constraint over the appointment's practitioner and time range, created by migration 0002;
+  the booking service also locks the practitioner's overlapping slots, which serialises the
+  attempts and gives the same guarantee on SQLite, where writers are serialised anyway).
+
+The appointment copies its slot's practitioner, start and end so the exclusion constraint and
+the patient's own lists need no join; a booked slot's times never change (regeneration leaves
+booked slots alone), so the copy cannot drift.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from clinics.models import Clinic, Patient, Practitioner, key_validator
+
+colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a7f37."))
+
+#: The longest reason or problem description a patient may write.
+REASON_MAX_LENGTH = 200
+
+
+class BookingSettings(models.Model):
+    """A clinic's booking rules. A clinic without a row uses the defaults below."""
+
+    clinic = models.OneToOneField(
+        Clinic,
+        on_delete=models.CASCADE,
+        related_name="booking_settings",
+        verbose_name=_("clinic"),
+    )
+    horizon_weeks = models.PositiveSmallIntegerField(
+        _("booking horizon (weeks)"),
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(52)],
+        help_text=_("How far ahead slots are generated and offered."),
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        _("minimum notice (minutes)"),
+        default=120,
+        help_text=_("Slots starting sooner than this are not offered for ordinary booking."),
+    )
+    cancel_deadline_hours = models.PositiveIntegerField(
+        _("cancellation deadline (hours)"),
+        default=24,
+        help_text=_("Patients may cancel online until this many hours before the appointment."),
+    )
+    max_future_online = models.PositiveSmallIntegerField(
+        _("future online appointments per patient"),
+        default=2,
+        validators=[MinValueValidator(1)],
+    )
+    reminder_time = models.TimeField(
+        _("reminder time"),
+        default=datetime.time(18, 0),
+        help_text=_("The reminder SMS goes out the day before the appointment, from this time."),
+    )
+
+    class Meta:
+        verbose_name = _("booking settings")
+        verbose_name_plural = _("booking settings")
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name}: {self.clinic}"
+
+
+class AppointmentType(models.Model):
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="appointment_types", verbose_name=_("clinic")
+    )
+    key = models.CharField(_("key"), max_length=64, validators=[key_validator])
+    name = models.CharField(_("name"), max_length=100)
+    minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), default=20, validators=[MinValueValidator(5)]
+    )
+    colour = models.CharField(
+        _("colour"), max_length=7, default="#0d6efd", validators=[colour_validator]
+    )
+    online = models.BooleanField(
+        _("ePortal type"),
+        default=False,
+        help_text=_("Slots of this type are offered to patients online."),
+    )
+
+    class Meta:
+        verbose_name = _("appointment type")
+        verbose_name_plural = _("appointment types")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "key"], name="booking_type_key_per_clinic"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduleTemplate(models.Model):
+    """'Timebok-mal': a practitioner's weekly rules, valid between two dates."""
+
+    practitioner = models.ForeignKey(
+        Practitioner,
+        on_delete=models.CASCADE,
+        related_name="schedule_templates",
+        verbose_name=_("practitioner"),
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(
+        _("valid to"), null=True, blank=True, help_text=_("Empty: until further notice.")
+    )
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("schedule template")
+        verbose_name_plural = _("schedule templates")
+        ordering = ["practitioner__name", "valid_from", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="booking_template_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner.name} {self.valid_from:%Y-%m-%d}–{self.valid_to or ''}"
+
+
+class ScheduleRule(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 1, _("Monday")
+        TUESDAY = 2, _("Tuesday")
+        WEDNESDAY = 3, _("Wednesday")
+        THURSDAY = 4, _("Thursday")
+        FRIDAY = 5, _("Friday")
+        SATURDAY = 6, _("Saturday")
+        SUNDAY = 7, _("Sunday")
+
+    template = models.ForeignKey(
+        ScheduleTemplate, on_delete=models.CASCADE, related_name="rules", verbose_name=_("template")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("to"))
+    slot_minutes = models.PositiveSmallIntegerField(
+        _("slot length (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    appointment_type = models.ForeignKey(
+        AppointmentType,
+        on_delete=models.PROTECT,
+        related_name="rules",
+        verbose_name=_("appointment type"),
+    )
+
+    class Meta:
+        verbose_name = _("rule")
+        verbose_name_plural = _("rules")
+        ordering = ["weekday", "start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=1, weekday__lte=7), name="booking_rule_weekday"
+            ),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="booking_rule_ordered"),
+            models.CheckConstraint(condition=Q(slot_minutes__gte=5), name="booking_rule_slot_len"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class ClosedDay(models.Model):
+    """A day the whole clinic is closed (besides the public holidays, which are built in)."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="closed_days", verbose_name=_("clinic")
+    )
+    date = models.DateField(_("date"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("closed day")
+        verbose_name_plural = _("closed days")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "date"], name="booking_closed_day_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d}"
+
+
+class Slot(models.Model):
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.CASCADE, related_name="slots", verbose_name=_("practitioner")
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    appointment_type = models.ForeignKey(
+        AppointmentType,
+        on_delete=models.PROTECT,
+        related_name="slots",
+        verbose_name=_("appointment type"),
+    )
+    blocked = models.BooleanField(
+        _("blocked"), default=False, help_text=_("A blocked slot is never offered (absence).")
+    )
+
+    class Meta:
+        verbose_name = _("slot")
+        verbose_name_plural = _("slots")
+        ordering = ["start", "practitioner_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practitioner", "start"], name="booking_slot_once_per_start"
+            ),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="booking_slot_ordered"),
+        ]
+        # The unique constraint's index (practitioner, start) serves the week query; this
+        # one serves "every practitioner's slots today" (urgent) and the admin's day view.
+        indexes = [models.Index(fields=["start"], name="booking_slot_start")]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner.name} {self.start:%Y-%m-%d %H:%M}"
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    # SET_NULL: regeneration may delete a slot that only cancelled appointments ever held;
+    # they keep their copy of the time. A booked slot is never deleted (the services and the
+    # admin refuse it).
+    slot = models.ForeignKey(
+        Slot,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="appointments",
+        verbose_name=_("slot"),
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="appointments", verbose_name=_("patient")
+    )
+    # Copied from the slot (see the module docstring).
+    practitioner = models.ForeignKey(
+        Practitioner,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        verbose_name=_("practitioner"),
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    reason = models.CharField(_("reason"), max_length=REASON_MAX_LENGTH)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.BOOKED
+    )
+    urgent = models.BooleanField(_("urgent (same day)"), default=False)
+    online = models.BooleanField(_("booked online"), default=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["start", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot"],
+                condition=Q(status="booked"),
+                name="booking_one_active_appointment_per_slot",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["booked", "cancelled"]), name="booking_appt_status"
+            ),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="booking_appt_ordered"),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "start"], name="booking_appt_patient_start"),
+            models.Index(fields=["practitioner", "start"], name="booking_appt_pract_start"),
+            models.Index(fields=["status", "start"], name="booking_appt_status_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner_id} {self.start:%Y-%m-%d %H:%M} ({self.status})"

@@ -1,0 +1,123 @@
+"""Reads for booking: settings, free slots, a patient's appointments.
+
+Every free-slot read is one query whatever the size of the clinic: the slots of the asked
+window, minus those blocked, of a type not offered online, or overlapping a booked
+appointment of the same practitioner (a NOT EXISTS over the appointments' practitioner/start
+index). The (practitioner, start) unique index serves the range scan.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from clinics.models import Clinic, Patient
+
+from .models import Appointment, BookingSettings, Slot
+
+Status = Appointment.Status
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_midnight(day: datetime.date) -> datetime.datetime:
+    """The aware start of ``day`` in the clinic's time zone (Europe/Oslo)."""
+    return datetime.datetime.combine(day, datetime.time(0, 0), tzinfo=local_tz())
+
+
+def local_today(now: datetime.datetime | None = None) -> datetime.date:
+    return (now or timezone.now()).astimezone(local_tz()).date()
+
+
+def booking_settings(clinic: Clinic | int) -> BookingSettings:
+    """The clinic's booking settings; the defaults (unsaved) when it has none. One query."""
+    clinic_id = clinic if isinstance(clinic, int) else clinic.pk
+    found = BookingSettings.objects.filter(clinic_id=clinic_id).first()
+    return found or BookingSettings(clinic_id=clinic_id)
+
+
+def settings_of_loaded_clinic(clinic: Clinic) -> BookingSettings:
+    """The settings of a clinic fetched with ``select_related("booking_settings")``."""
+    try:
+        return clinic.booking_settings
+    except BookingSettings.DoesNotExist:
+        return BookingSettings(clinic=clinic)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The times a patient may book, for ordinary booking."""
+
+    earliest: datetime.datetime
+    horizon_end: datetime.datetime
+
+
+def booking_window(rules: BookingSettings, now: datetime.datetime | None = None) -> Window:
+    now = now or timezone.now()
+    horizon_day = local_today(now) + datetime.timedelta(weeks=rules.horizon_weeks)
+    return Window(
+        earliest=now + datetime.timedelta(minutes=rules.min_notice_minutes),
+        horizon_end=local_midnight(horizon_day),
+    )
+
+
+def overlapping_booked() -> QuerySet[Appointment]:
+    """Booked appointments overlapping the outer slot (for Exists)."""
+    return Appointment.objects.filter(
+        practitioner_id=OuterRef("practitioner_id"),
+        status=Status.BOOKED,
+        start__lt=OuterRef("end"),
+        end__gt=OuterRef("start"),
+    )
+
+
+def free_slots(
+    *, practitioner_ids: list[int], start: datetime.datetime, end: datetime.datetime
+) -> QuerySet[Slot]:
+    """Slots offered online starting in [start, end), ordered by time: one query."""
+    return (
+        Slot.objects.filter(
+            practitioner_id__in=practitioner_ids,
+            start__gte=start,
+            start__lt=end,
+            blocked=False,
+            appointment_type__online=True,
+        )
+        .filter(~Exists(overlapping_booked()))
+        .order_by("start", "practitioner_id")
+    )
+
+
+def first_free_slot(
+    *, practitioner_id: int, start: datetime.datetime, end: datetime.datetime
+) -> tuple[int, datetime.datetime] | None:
+    return (
+        free_slots(practitioner_ids=[practitioner_id], start=start, end=end)
+        .values_list("pk", "start")
+        .first()
+    )
+
+
+def patient_appointments(patient: Patient) -> list[Appointment]:
+    """All the patient's appointments, newest last, with their practitioner: one query."""
+    return list(
+        Appointment.objects.filter(patient=patient)
+        .select_related("practitioner")
+        .order_by("start", "pk")
+    )
+
+
+def patient_appointment(patient: Patient, appointment_id: int) -> Appointment | None:
+    """One of the patient's own appointments (None for anyone else's: answer 404)."""
+    return (
+        Appointment.objects.filter(pk=appointment_id, patient=patient)
+        .select_related("practitioner")
+        .first()
+    )

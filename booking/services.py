@@ -1,0 +1,515 @@
+"""Writes for booking: slot generation, blocking, booking, cancelling, reminders.
+
+Booking is race-safe by construction (see :func:`appointment_book`): the database refuses a
+second booked appointment for a slot (partial unique constraint) and, on PostgreSQL, two
+overlapping booked appointments of one practitioner (exclusion constraint); the service locks
+the patient's row and the practitioner's overlapping slots first, so concurrent attempts queue
+instead of failing late, and an IntegrityError that still gets through becomes
+:class:`SlotTaken`, never a 500.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import holidays
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
+
+from clinics import audit
+from clinics.models import Clinic, Patient, Practitioner
+from delegation.selectors import practitioners_for_queryset
+from sms.services import sms_queue
+
+from .models import Appointment, ClosedDay, ScheduleTemplate, Slot
+from .selectors import (
+    booking_window,
+    local_midnight,
+    local_today,
+    local_tz,
+    settings_of_loaded_clinic,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = Appointment.Status
+
+
+# Slot generation
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+def _local_datetime(day: datetime.date, minutes: int) -> datetime.datetime | None:
+    """``day`` at ``minutes`` after local midnight as an aware datetime; None for a wall time
+    that does not exist (the hour skipped when summer time starts)."""
+    tz = local_tz()
+    naive = datetime.datetime.combine(day, datetime.time(0, 0)) + datetime.timedelta(
+        minutes=minutes
+    )
+    aware = naive.replace(tzinfo=tz)
+    # A non-existent wall time does not survive the round trip through UTC.
+    if aware.astimezone(datetime.UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        return None
+    return aware
+
+
+def _minutes(t: datetime.time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def expand_templates(
+    templates: list[ScheduleTemplate],
+    *,
+    first: datetime.date,
+    last: datetime.date,
+    closed: set[datetime.date],
+) -> dict[datetime.datetime, tuple[datetime.datetime, int]]:
+    """The slots the templates ask for on the days [first, last): {start: (end, type id)}.
+
+    Times are local (Europe/Oslo) wall times, so 08:00 stays 08:00 across a daylight-saving
+    change. On each day only the covering template with the latest ``valid_from`` applies
+    (a new template from a date replaces the old one from then on). Norwegian public holidays
+    and ``closed`` days get no slots.
+    """
+    public = holidays.country_holidays("NO", years=range(first.year, last.year + 1))
+    ordered = sorted(templates, key=lambda t: (t.valid_from, t.pk), reverse=True)
+    wanted: dict[datetime.datetime, tuple[datetime.datetime, int]] = {}
+    day = first
+    while day < last:
+        if day not in closed and day not in public:
+            template = next(
+                (
+                    t
+                    for t in ordered
+                    if t.valid_from <= day and (t.valid_to is None or day <= t.valid_to)
+                ),
+                None,
+            )
+            rules = template.rules.all() if template is not None else []
+            for rule in rules:
+                if rule.weekday != day.isoweekday():
+                    continue
+                begin, stop = _minutes(rule.start), _minutes(rule.end)
+                length = datetime.timedelta(minutes=rule.slot_minutes)
+                m = begin
+                while m + rule.slot_minutes <= stop:
+                    start = _local_datetime(day, m)
+                    if start is not None:
+                        # The length is real time, also over a daylight-saving change.
+                        end = (start.astimezone(datetime.UTC) + length).astimezone(start.tzinfo)
+                        wanted.setdefault(start, (end, rule.appointment_type_id))
+                    m += rule.slot_minutes
+        day += datetime.timedelta(days=1)
+    return wanted
+
+
+def slots_generate(
+    *, practitioner_id: int, now: datetime.datetime | None = None
+) -> GenerationResult:
+    """Bring one practitioner's future slots in line with their templates, up to the horizon.
+
+    Never touches a slot with a booked appointment (nor creates another at its start); never
+    duplicates a slot (one per practitioner and start, in the database too). Free slots the
+    templates no longer ask for are deleted; past slots are left alone. Idempotent.
+    """
+    now = now or timezone.now()
+    practitioner = (
+        Practitioner.objects.select_related("clinic__booking_settings")
+        .filter(pk=practitioner_id)
+        .first()
+    )
+    if practitioner is None:
+        return GenerationResult()
+    rules = settings_of_loaded_clinic(practitioner.clinic)
+    first = local_today(now)
+    last = first + datetime.timedelta(weeks=rules.horizon_weeks)
+    until = local_midnight(last)
+    templates = list(
+        ScheduleTemplate.objects.filter(practitioner_id=practitioner_id, valid_from__lt=last)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+        .prefetch_related("rules")
+    )
+    closed = set(
+        ClosedDay.objects.filter(
+            clinic_id=practitioner.clinic_id, date__gte=first, date__lt=last
+        ).values_list("date", flat=True)
+    )
+    wanted = expand_templates(templates, first=first, last=last, closed=closed)
+
+    created = updated = deleted = 0
+    with transaction.atomic():
+        future = Slot.objects.filter(practitioner_id=practitioner_id, start__gte=now)
+        # Lock first (bookings lock the same rows), then read who holds what.
+        list(future.select_for_update().values_list("pk", flat=True))
+        existing = future.annotate(
+            booked=Exists(Appointment.objects.filter(slot=OuterRef("pk"), status=Status.BOOKED))
+        )
+        drop = []
+        for slot in existing:
+            want = wanted.pop(slot.start, None)
+            if slot.booked:
+                continue
+            if want is None:
+                if slot.start < until:
+                    drop.append(slot.pk)
+                continue
+            end, type_id = want
+            if slot.end != end or slot.appointment_type_id != type_id:
+                slot.end, slot.appointment_type_id = end, type_id
+                slot.save(update_fields=["end", "appointment_type"])
+                updated += 1
+        if drop:
+            deleted, _ = (
+                Slot.objects.filter(pk__in=drop)
+                .exclude(appointments__status=Status.BOOKED)
+                .delete()
+            )
+            deleted = min(deleted, len(drop))
+        new = [
+            Slot(
+                practitioner_id=practitioner_id,
+                start=start,
+                end=end,
+                appointment_type_id=type_id,
+            )
+            for start, (end, type_id) in sorted(wanted.items())
+            if start >= now
+        ]
+        if new:
+            Slot.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+            created = len(new)
+    return GenerationResult(created, updated, deleted)
+
+
+def slots_generate_all(*, now: datetime.datetime | None = None) -> int:
+    """The nightly run: every practitioner with a template. Returns how many were done."""
+    ids = (
+        ScheduleTemplate.objects.order_by("practitioner_id")
+        .values_list("practitioner_id", flat=True)
+        .distinct()
+    )
+    count = 0
+    for practitioner_id in ids:
+        slots_generate(practitioner_id=practitioner_id, now=now)
+        count += 1
+    return count
+
+
+def _enqueue_generation(practitioner_id: int) -> None:
+    from .tasks import generate_slots_for_practitioner
+
+    generate_slots_for_practitioner.delay(practitioner_id)
+
+
+def slots_regenerate_later(*, practitioner_ids: list[int]) -> None:
+    """After the current transaction commits (a template or closed day changed), regenerate."""
+    for practitioner_id in sorted(set(practitioner_ids)):
+        transaction.on_commit(partial(_enqueue_generation, practitioner_id), robust=True)
+
+
+def slots_set_blocked(*, slot_ids: list[int], blocked: bool) -> int:
+    """Block (absence) or unblock single slots. A booked appointment stays booked."""
+    return Slot.objects.filter(pk__in=slot_ids).exclude(blocked=blocked).update(blocked=blocked)
+
+
+def practitioner_day_set_blocked(*, practitioner_id: int, day: datetime.date, blocked: bool) -> int:
+    """Block or unblock all of a practitioner's slots on one (local) day."""
+    start = local_midnight(day)
+    end = local_midnight(day + datetime.timedelta(days=1))
+    return (
+        Slot.objects.filter(practitioner_id=practitioner_id, start__gte=start, start__lt=end)
+        .exclude(blocked=blocked)
+        .update(blocked=blocked)
+    )
+
+
+# Booking
+
+
+class BookingError(Exception):
+    """The booking was refused; ``code`` says why (the view chooses the words)."""
+
+    code = "error"
+
+
+class SlotTaken(BookingError):
+    code = "taken"
+
+
+class SlotUnavailable(BookingError):
+    """Not (or no longer) offered to this patient: unknown, blocked, too soon, not allowed."""
+
+    code = "unavailable"
+
+
+class LimitReached(BookingError):
+    code = "limit"
+
+
+class CancelTooLate(BookingError):
+    code = "too_late"
+
+
+def _when(start: datetime.datetime) -> dict[str, str]:
+    local = start.astimezone(local_tz())
+    return {
+        "date": formats.date_format(local, "l j. F Y"),
+        "time": local.strftime("%H:%M"),
+    }
+
+
+def _sms(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
+    """Confirmation, reminder or cancellation: date, time, practitioner, clinic; no reason."""
+    if not patient.mobile:
+        return
+    values = {
+        **_when(appointment.start),
+        "practitioner": appointment.practitioner.name,
+        "clinic": clinic.name,
+    }
+    if kind == "booking_confirmation":
+        text = gettext(
+            "Appointment booked: %(date)s at %(time)s with %(practitioner)s, %(clinic)s."
+        )
+        key = None
+    elif kind == "booking_reminder":
+        text = gettext(
+            "Reminder: appointment %(date)s at %(time)s with %(practitioner)s, %(clinic)s."
+        )
+        key = f"booking-reminder:{appointment.pk}"
+    else:
+        text = gettext(
+            "Appointment cancelled: %(date)s at %(time)s with %(practitioner)s, %(clinic)s."
+        )
+        key = f"booking-cancelled:{appointment.pk}"
+    sms_queue(
+        clinic_id=clinic.pk,
+        to=patient.mobile,
+        text=text % values,
+        purpose=kind,
+        idempotency_key=key,
+    )
+
+
+def appointment_book(
+    *,
+    patient: Patient,
+    slot_id: int,
+    reason: str,
+    urgent: bool = False,
+    request: HttpRequest | None = None,
+    now: datetime.datetime | None = None,
+) -> Appointment:
+    """Book ``slot_id`` for ``patient``; the same call twice books once.
+
+    In one transaction, a fixed number of queries whatever the clinic's size:
+
+    1. lock the patient's row (serialises one patient's attempts: the per-patient limit and a
+       double submit cannot race), reading the clinic's settings and the patient's count of
+       future appointments with it;
+    2. lock the slot and every slot of the same practitioner that overlaps it (serialises
+       attempts on one time, including overlapping slots of templates of different lengths),
+       checking in the same query that the matrix offers this practitioner to this patient;
+    3. read the booked appointments overlapping the slot: the patient's own on this very slot
+       means a double submit (return it), anyone else's means :class:`SlotTaken`;
+    4. insert the appointment, queue the SMS and write the audit event.
+
+    Raises :class:`SlotTaken`, :class:`SlotUnavailable` or :class:`LimitReached`.
+    """
+    now = now or timezone.now()
+    service = "urgent" if urgent else "booking"
+    future = (
+        Appointment.objects.filter(
+            patient=OuterRef("pk"), status=Status.BOOKED, start__gt=now, urgent=urgent
+        )
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    target = Slot.objects.filter(pk=slot_id)
+    offered = practitioners_for_queryset(patient, service).filter(pk=OuterRef("practitioner_id"))
+    try:
+        with transaction.atomic():
+            me = (
+                Patient.objects.select_for_update(of=("self",))
+                .select_related("clinic__booking_settings")
+                .annotate(future=Coalesce(Subquery(future), Value(0)))
+                .get(pk=patient.pk)
+            )
+            rules = settings_of_loaded_clinic(me.clinic)
+            slots = list(
+                Slot.objects.select_for_update(of=("self",))
+                .select_related("practitioner", "appointment_type")
+                .filter(
+                    practitioner_id=Subquery(target.values("practitioner_id")),
+                    start__lt=Subquery(target.values("end")),
+                    end__gt=Subquery(target.values("start")),
+                )
+                .annotate(offered=Exists(offered))
+                .order_by("start", "pk")
+            )
+            slot = next((s for s in slots if s.pk == slot_id), None)
+            if slot is None or not slot.offered or slot.blocked:
+                raise SlotUnavailable
+            if not slot.appointment_type.online:
+                raise SlotUnavailable
+            if urgent:
+                if slot.start < now or slot.start >= local_midnight(
+                    local_today(now) + datetime.timedelta(days=1)
+                ):
+                    raise SlotUnavailable
+            else:
+                window = booking_window(rules, now)
+                if slot.start < window.earliest or slot.start >= window.horizon_end:
+                    raise SlotUnavailable
+            held = list(
+                Appointment.objects.filter(
+                    practitioner_id=slot.practitioner_id,
+                    status=Status.BOOKED,
+                    start__lt=slot.end,
+                    end__gt=slot.start,
+                ).values_list("pk", "patient_id", "slot_id")
+            )
+            for pk, patient_id, held_slot_id in held:
+                if patient_id == patient.pk and held_slot_id == slot.pk:
+                    return Appointment.objects.select_related("practitioner").get(pk=pk)
+            if held:
+                raise SlotTaken
+            limit = 1 if urgent else rules.max_future_online
+            if me.future >= limit:
+                raise LimitReached
+            appointment = Appointment.objects.create(
+                slot=slot,
+                patient=me,
+                practitioner=slot.practitioner,
+                start=slot.start,
+                end=slot.end,
+                reason=reason,
+                urgent=urgent,
+            )
+            _sms(appointment, me, me.clinic, "booking_confirmation")
+            audit.record(
+                "booking.book",
+                request=request,
+                patient=me,
+                clinic=me.clinic,
+                obj=appointment,
+                details={"slot": slot.pk, "urgent": urgent},
+            )
+    except IntegrityError:
+        # A concurrent booking won the race at the constraint (the locks make this rare).
+        raise SlotTaken from None
+    return appointment
+
+
+def cancel_deadline(appointment: Appointment, hours: int) -> datetime.datetime:
+    return appointment.start - datetime.timedelta(hours=hours)
+
+
+def appointment_cancel(
+    *,
+    appointment_id: int,
+    patient: Patient | None = None,
+    request: HttpRequest | None = None,
+    by_staff: bool = False,
+    now: datetime.datetime | None = None,
+) -> Appointment | None:
+    """Cancel an appointment; its slot is free again at once. Idempotent.
+
+    A patient may cancel only their own, and only until the clinic's deadline
+    (:class:`CancelTooLate`); staff (``by_staff``) may cancel any of their clinic's. Returns
+    None when the appointment does not exist or is not the patient's.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        qs = Appointment.objects.select_for_update(of=("self",)).select_related(
+            "practitioner", "patient__clinic__booking_settings"
+        )
+        if patient is not None:
+            qs = qs.filter(patient=patient)
+        appointment = qs.filter(pk=appointment_id).first()
+        if appointment is None:
+            return None
+        if appointment.status != Status.BOOKED:
+            return appointment
+        clinic = appointment.patient.clinic
+        rules = settings_of_loaded_clinic(clinic)
+        if not by_staff and now > cancel_deadline(appointment, rules.cancel_deadline_hours):
+            raise CancelTooLate
+        appointment.status = Status.CANCELLED
+        appointment.cancelled_at = now
+        appointment.save(update_fields=["status", "cancelled_at"])
+        _sms(appointment, appointment.patient, clinic, "booking_cancelled")
+        audit.record(
+            "booking.cancel",
+            request=request,
+            patient=patient,
+            clinic=clinic,
+            obj=appointment,
+            details={"by": "staff" if by_staff else "patient"},
+        )
+    return appointment
+
+
+# Reminders
+
+
+def reminders_send(*, now: datetime.datetime | None = None) -> int:
+    """Queue the day-before reminder for tomorrow's appointments, once each.
+
+    Sends from each clinic's ``reminder_time`` (local) on the day before; run it often (beat,
+    every 15 minutes). The conditional update on ``reminder_sent_at`` and the SMS idempotency
+    key make a second run, or two workers at once, send nothing more.
+    """
+    from django.conf import settings
+
+    now = now or timezone.now()
+    tz = local_tz()
+    today = local_today(now)
+    tomorrow = local_midnight(today + datetime.timedelta(days=1))
+    after = local_midnight(today + datetime.timedelta(days=2))
+    due = (
+        Appointment.objects.filter(
+            status=Status.BOOKED,
+            reminder_sent_at__isnull=True,
+            start__gte=tomorrow,
+            start__lt=after,
+        )
+        .select_related("practitioner", "patient__clinic__booking_settings")
+        .order_by("start", "pk")
+    )
+    local_now = now.astimezone(tz).time()
+    sent = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        for appointment in due:
+            clinic = appointment.patient.clinic
+            if local_now < settings_of_loaded_clinic(clinic).reminder_time:
+                continue
+            with transaction.atomic():
+                claimed = Appointment.objects.filter(
+                    pk=appointment.pk, status=Status.BOOKED, reminder_sent_at__isnull=True
+                ).update(reminder_sent_at=now)
+                if claimed:
+                    _sms(appointment, appointment.patient, clinic, "booking_reminder")
+                    sent += 1
+    return sent
+
+
+def describe(appointment: Appointment) -> dict[str, Any]:
+    """Date and time strings of an appointment, formatted once (for pages and SMS)."""
+    return _when(appointment.start)
