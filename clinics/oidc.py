@@ -41,7 +41,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 # ``views`` as a module, not ``from .views import ...``: views may import this module too.
 from . import audit, views
 from .models import Clinic, Patient
-from .patient_session import METHOD_BANKID, log_in_patient
+from .patient_session import LEVEL_HIGH, LEVEL_SUBSTANTIAL, METHOD_BANKID, log_in_patient
 from .selectors import clinic_by_ep_ident
 
 logger = logging.getLogger(__name__)
@@ -335,7 +335,7 @@ def bankid_callback(request: HttpRequest) -> HttpResponse:
         patient = _patient_for(clinic, claims.get(settings.EPORTAL_OIDC_ID_CLAIM))
     except LoginRefused as refusal:
         return _refuse(request, clinic, refusal)
-    log_in_patient(request, patient, method=METHOD_BANKID)
+    log_in_patient(request, patient, method=METHOD_BANKID, level=_session_level(claims))
     return redirect(reverse("clinics:home", kwargs={"ep_ident": clinic.ep_ident}))
 
 
@@ -350,6 +350,15 @@ def _take_state(request: HttpRequest, state: str) -> dict[str, Any] | None:
     # even one already in flight, must find it gone.
     request.session.save()
     return entry if isinstance(entry, dict) else None
+
+
+# acr values that mean eIDAS "high" (BankID through ID-porten); anything else accepted by
+# EPORTAL_OIDC_MIN_ACR (e.g. MinID's idporten-loa-substantial) is recorded as "substantial".
+HIGH_ACR_VALUES = frozenset({"idporten-loa-high", "Level4", "http://eidas.europa.eu/LoA/high"})
+
+
+def _session_level(claims: dict) -> str:
+    return LEVEL_HIGH if claims.get("acr") in HIGH_ACR_VALUES else LEVEL_SUBSTANTIAL
 
 
 def _check_level(claims: dict[str, Any]) -> None:

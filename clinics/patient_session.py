@@ -45,14 +45,21 @@ def absolute_lifetime() -> int:
     return int(getattr(settings, "EPORTAL_PATIENT_MAX_AGE", 8 * 60 * 60))
 
 
-def log_in_patient(request: HttpRequest, patient: Patient, *, method: str) -> None:
-    """Start a patient session (a fresh session key: no fixation)."""
+def log_in_patient(
+    request: HttpRequest, patient: Patient, *, method: str, level: str | None = None
+) -> None:
+    """Start a patient session (a fresh session key: no fixation).
+
+    ``level`` defaults to the method's usual level; BankID passes what the ID token's ``acr``
+    says, so a substantial-level login is never recorded as high.
+    """
+    level = level or LEVEL_FOR_METHOD[method]
     request.session.cycle_key()
     now = int(time.time())
     request.session[SESSION_PATIENT] = patient.pk
     request.session[SESSION_CLINIC] = patient.clinic_id
     request.session[SESSION_METHOD] = method
-    request.session[SESSION_LEVEL] = LEVEL_FOR_METHOD[method]
+    request.session[SESSION_LEVEL] = level
     request.session[SESSION_LOGIN_AT] = now
     request.session[SESSION_SEEN_AT] = now
     request.patient = patient
@@ -61,7 +68,7 @@ def log_in_patient(request: HttpRequest, patient: Patient, *, method: str) -> No
         request=request,
         patient=patient,
         obj=patient,
-        details={"method": method, "level": LEVEL_FOR_METHOD[method]},
+        details={"method": method, "level": level},
     )
 
 

@@ -270,6 +270,16 @@ def test_accepted_levels_are_a_setting(client, provider, settings, clinic, patie
     assert_no_patient_session(client)
 
 
+def test_a_substantial_login_accepted_by_setting_is_recorded_as_substantial(
+    client, provider, settings, clinic, patient
+):
+    settings.EPORTAL_OIDC_MIN_ACR = [HIGH, SUBSTANTIAL]
+    response = bankid_login(client, provider, pid=patient.national_id, acr=SUBSTANTIAL)
+    assert response.status_code == 302
+    assert client.session["patient_auth_level"] == "substantial"
+    assert client.session["patient_auth_method"] == "bankid"
+
+
 # Bad ID tokens
 
 
