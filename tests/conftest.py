@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connections
 
 from tests import factories
+from tests.e2e.harness import browser, page  # noqa: F401 - one browser for every folder
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -8,7 +8,6 @@ from clinics.models import Practitioner
 from delegation.models import Service
 from delegation.services import service_matrix_save
 from tests import factories
-from tests.e2e.conftest import browser, page  # noqa: F401 - the browser harness's fixtures
 
 Role = Practitioner.Role
 
