@@ -35,6 +35,7 @@ from .selectors import (
     local_midnight,
     local_today,
     local_tz,
+    overlapping_booked,
     settings_of_loaded_clinic,
 )
 
@@ -316,51 +317,63 @@ def appointment_book(
 ) -> Appointment:
     """Book ``slot_id`` for ``patient``; the same call twice books once.
 
-    In one transaction, a fixed number of queries whatever the clinic's size:
+    A fixed number of queries whatever the clinic's size (the booking POST stays within ten,
+    counting the session, the patient, BEGIN and COMMIT):
 
-    1. lock the patient's row (serialises one patient's attempts: the per-patient limit and a
-       double submit cannot race), reading the clinic's settings and the patient's count of
-       future appointments with it;
-    2. lock the slot and every slot of the same practitioner that overlaps it (serialises
-       attempts on one time, including overlapping slots of templates of different lengths),
-       checking in the same query that the matrix offers this practitioner to this patient;
-    3. read the booked appointments overlapping the slot: the patient's own on this very slot
-       means a double submit (return it), anyone else's means :class:`SlotTaken`;
-    4. insert the appointment, queue the SMS and write the audit event.
+    1. one query locks the slot and every slot of the same practitioner overlapping it
+       (``SELECT … FOR UPDATE``: concurrent attempts on one time, or on overlapping slots of
+       templates of different lengths, queue up here) and reads with it the clinic's settings,
+       whether the matrix offers this practitioner to this patient, whether an overlapping
+       appointment is booked, whether it is the patient's own on this slot (a double submit:
+       return it) and how many future appointments the patient has (the limit);
+    2. insert the appointment and write the audit event; commit;
+    3. queue the SMS confirmation (its own short transaction, after the booking committed:
+       "lock, book, commit, then queue").
+
+    The database has the last word: a booking that committed while we waited for the lock
+    makes our insert fail on the partial unique constraint (same slot) or, on PostgreSQL, the
+    exclusion constraint (overlapping slot); that IntegrityError becomes :class:`SlotTaken`
+    (or, when the winner was this patient's own double submit, returns that appointment).
+
+    Trade-off: the per-patient limit is read in the same statement, so one patient racing
+    themselves on two *different* slots in the same instant could pass it by one; locking
+    the patient's row as well would cost a query more than the budget of the booking POST.
+    It is a fairness rule, not an integrity one; slots can never be double-booked.
 
     Raises :class:`SlotTaken`, :class:`SlotUnavailable` or :class:`LimitReached`.
     """
     now = now or timezone.now()
     service = "urgent" if urgent else "booking"
-    future = (
+    target = Slot.objects.filter(pk=slot_id)
+    offered = practitioners_for_queryset(patient, service).filter(pk=OuterRef("practitioner_id"))
+    mine_here = Appointment.objects.filter(
+        slot=OuterRef("pk"), patient_id=patient.pk, status=Status.BOOKED
+    ).values("pk")[:1]
+    mine_future = (
         Appointment.objects.filter(
-            patient=OuterRef("pk"), status=Status.BOOKED, start__gt=now, urgent=urgent
+            patient_id=patient.pk, status=Status.BOOKED, start__gt=now, urgent=urgent
         )
         .order_by()
         .values("patient")
         .annotate(n=Count("pk"))
         .values("n")
     )
-    target = Slot.objects.filter(pk=slot_id)
-    offered = practitioners_for_queryset(patient, service).filter(pk=OuterRef("practitioner_id"))
     try:
         with transaction.atomic():
-            me = (
-                Patient.objects.select_for_update(of=("self",))
-                .select_related("clinic__booking_settings")
-                .annotate(future=Coalesce(Subquery(future), Value(0)))
-                .get(pk=patient.pk)
-            )
-            rules = settings_of_loaded_clinic(me.clinic)
             slots = list(
                 Slot.objects.select_for_update(of=("self",))
-                .select_related("practitioner", "appointment_type")
+                .select_related("practitioner__clinic__booking_settings", "appointment_type")
                 .filter(
                     practitioner_id=Subquery(target.values("practitioner_id")),
                     start__lt=Subquery(target.values("end")),
                     end__gt=Subquery(target.values("start")),
                 )
-                .annotate(offered=Exists(offered))
+                .annotate(
+                    offered=Exists(offered),
+                    taken=Exists(overlapping_booked()),
+                    mine_here=Subquery(mine_here),
+                    mine_future=Coalesce(Subquery(mine_future), Value(0)),
+                )
                 .order_by("start", "pk")
             )
             slot = next((s for s in slots if s.pk == slot_id), None)
@@ -368,52 +381,53 @@ def appointment_book(
                 raise SlotUnavailable
             if not slot.appointment_type.online:
                 raise SlotUnavailable
+            rules = settings_of_loaded_clinic(slot.practitioner.clinic)
             if urgent:
-                if slot.start < now or slot.start >= local_midnight(
-                    local_today(now) + datetime.timedelta(days=1)
-                ):
+                tomorrow = local_midnight(local_today(now) + datetime.timedelta(days=1))
+                if slot.start < now or slot.start >= tomorrow:
                     raise SlotUnavailable
             else:
                 window = booking_window(rules, now)
                 if slot.start < window.earliest or slot.start >= window.horizon_end:
                     raise SlotUnavailable
-            held = list(
-                Appointment.objects.filter(
-                    practitioner_id=slot.practitioner_id,
-                    status=Status.BOOKED,
-                    start__lt=slot.end,
-                    end__gt=slot.start,
-                ).values_list("pk", "patient_id", "slot_id")
-            )
-            for pk, patient_id, held_slot_id in held:
-                if patient_id == patient.pk and held_slot_id == slot.pk:
-                    return Appointment.objects.select_related("practitioner").get(pk=pk)
-            if held:
+            if slot.mine_here is not None:
+                return Appointment.objects.select_related("practitioner").get(pk=slot.mine_here)
+            if any(s.taken for s in slots):
                 raise SlotTaken
-            limit = 1 if urgent else rules.max_future_online
-            if me.future >= limit:
+            if slot.mine_future >= (1 if urgent else rules.max_future_online):
                 raise LimitReached
             appointment = Appointment.objects.create(
                 slot=slot,
-                patient=me,
+                patient=patient,
                 practitioner=slot.practitioner,
                 start=slot.start,
                 end=slot.end,
                 reason=reason,
                 urgent=urgent,
             )
-            _sms(appointment, me, me.clinic, "booking_confirmation")
             audit.record(
                 "booking.book",
                 request=request,
-                patient=me,
-                clinic=me.clinic,
+                patient=patient,
+                clinic=slot.practitioner.clinic,
                 obj=appointment,
                 details={"slot": slot.pk, "urgent": urgent},
             )
     except IntegrityError:
-        # A concurrent booking won the race at the constraint (the locks make this rare).
+        # A concurrent booking committed while we waited for the lock.
+        mine = (
+            Appointment.objects.select_related("practitioner")
+            .filter(slot_id=slot_id, patient_id=patient.pk, status=Status.BOOKED)
+            .first()
+        )
+        if mine is not None:
+            return mine
         raise SlotTaken from None
+    try:
+        _sms(appointment, patient, slot.practitioner.clinic, "booking_confirmation")
+    except ValueError:
+        # A malformed number in the record: the booking stands, the page confirms it.
+        logger.warning("Booking %s: no confirmation SMS (bad number)", appointment.pk)
     return appointment
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +15,17 @@ SERVICES = [
     ("urgent", _("Urgent appointment today")),
     ("econsult", _("eConsultation: write to a practitioner")),
 ]
+
+
+# The page of each service that has one (the apps' URL names; eportal wires them).
+_SERVICE_URLS = {
+    "booking": lambda patient: reverse(
+        "booking:book", kwargs={"ep_ident": patient.clinic.ep_ident}
+    ),
+    "urgent": lambda patient: reverse(
+        "booking:urgent", kwargs={"ep_ident": patient.clinic.ep_ident}
+    ),
+}
 
 
 def _services_for(patient: Any) -> list[dict[str, Any]]:
@@ -27,7 +39,7 @@ def _services_for(patient: Any) -> list[dict[str, Any]]:
                 {
                     "service": service,
                     "label": label,
-                    "url": None,
+                    "url": _SERVICE_URLS[service](patient) if service in _SERVICE_URLS else None,
                     "practitioners": [p.name for p in practitioners],
                 }
             )

@@ -16,6 +16,7 @@ admin.site.site_header = "ePortal"
 urlpatterns = [
     path("", views.home, name="home"),
     re_path(r"^[Ll][Oo][Gg][Ii][Nn]\.[Aa][Ss][Pp][Xx]$", clinic_views.entry, name="entry"),
+    path("c/<str:ep_ident>/", include("booking.urls")),
     path("c/", include("clinics.urls")),
     path("oidc/callback/", oidc.bankid_callback, name="oidc_callback"),
     path("admin/", admin.site.urls),

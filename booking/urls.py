@@ -1,0 +1,21 @@
+"""Patient pages under /c/<ep_ident>/ (mounted in eportal/urls.py)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "booking"
+
+urlpatterns = [
+    path("timer/", views.book, name="book"),
+    path("timer/forste-ledige/", views.first_free, name="first_free"),
+    path("timer/<int:slot_id>/", views.confirm, name="confirm"),
+    path("timer/bestilt/<int:appointment_id>/", views.booked, name="booked"),
+    path("mine-timer/", views.mine, name="mine"),
+    path("mine-timer/<int:appointment_id>/avbestill/", views.cancel, name="cancel"),
+    path("mine-timer/<int:appointment_id>/kalender.ics", views.ics, name="ics"),
+    path("hastetime/", views.urgent, name="urgent"),
+    path("hastetime/<int:slot_id>/", views.urgent_confirm, name="urgent_confirm"),
+]

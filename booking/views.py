@@ -1,0 +1,441 @@
+"""Patient pages: book an appointment, my appointments, urgent appointment today.
+
+Thin views: parse, ask the selectors or call one service, render. Who may be booked is
+decided by ``delegation.selectors`` alone. Dates and times are formatted once, in Python,
+for all the slots of a page (no template filter per slot).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from clinics import audit
+from clinics.models import Practitioner
+from clinics.patient_session import patient_required
+from delegation.selectors import practitioners_for
+
+from . import services
+from .forms import ReasonForm
+from .models import Appointment
+from .selectors import (
+    booking_settings,
+    booking_window,
+    first_free_slot,
+    free_slots,
+    local_midnight,
+    local_today,
+    local_tz,
+    patient_appointment,
+    patient_appointments,
+)
+
+DAY = datetime.timedelta(days=1)
+WEEK = datetime.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class SlotView:
+    id: int
+    time: str
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class DayView:
+    date: datetime.date
+    label: str
+    slots: list[SlotView]
+
+
+def _day_label(day: datetime.date) -> str:
+    return formats.date_format(day, "l j. F")
+
+
+def _slot_views(
+    rows: list[tuple[int, datetime.datetime, int]],
+    names: dict[int, str],
+    base_url: str,
+) -> dict[datetime.date, list[SlotView]]:
+    """Slots grouped by local day, each with its time and an accessible label naming the day,
+    the time and the practitioner."""
+    tz = local_tz()
+    pattern = _("%(time)s, %(day)s, %(practitioner)s")
+    day_labels: dict[datetime.date, str] = {}
+    by_day: dict[datetime.date, list[SlotView]] = {}
+    for pk, start, practitioner_id in rows:
+        local = start.astimezone(tz)
+        day = local.date()
+        if day not in day_labels:
+            day_labels[day] = _day_label(day)
+        time = f"{local.hour:02d}:{local.minute:02d}"
+        label = pattern % {
+            "time": time,
+            "day": day_labels[day],
+            "practitioner": names.get(practitioner_id, ""),
+        }
+        by_day.setdefault(day, []).append(SlotView(pk, time, label, f"{base_url}{pk}/"))
+    return by_day
+
+
+def _monday(day: datetime.date) -> datetime.date:
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def _parse_week(value: str | None) -> datetime.date | None:
+    try:
+        return _monday(datetime.date.fromisoformat(value or ""))
+    except ValueError:
+        return None
+
+
+def _chosen(practitioners: list[Practitioner], value: str | None) -> Practitioner:
+    if value and value.isdigit():
+        for practitioner in practitioners:
+            if practitioner.pk == int(value):
+                return practitioner
+    return practitioners[0]
+
+
+@patient_required
+def book(request: HttpRequest, ep_ident: str) -> HttpResponse:
+    """'Bestill time': the free slots of one practitioner for one week, day by day.
+
+    Five queries in all: the session, the patient, the practitioners the matrix offers, the
+    clinic's settings and the week's free slots.
+    """
+    patient = request.patient
+    clinic = patient.clinic
+    practitioners = practitioners_for(patient, "booking")
+    context: dict[str, object] = {"clinic": clinic, "practitioners": practitioners}
+    if not practitioners:
+        return render(request, "booking/book.html", context)
+    chosen = _chosen(practitioners, request.GET.get("p"))
+    rules = booking_settings(clinic.pk)
+    now = timezone.now()
+    window = booking_window(rules, now)
+    first_monday = _monday(local_today(now))
+    last_monday = _monday(window.horizon_end.astimezone(local_tz()).date() - DAY)
+    monday = _parse_week(request.GET.get("week")) or first_monday
+    monday = min(max(monday, first_monday), last_monday)
+    start = max(local_midnight(monday), window.earliest)
+    end = min(local_midnight(monday + WEEK), window.horizon_end)
+    rows = []
+    if start < end:
+        rows = list(
+            free_slots(practitioner_ids=[chosen.pk], start=start, end=end).values_list(
+                "pk", "start", "practitioner_id"
+            )
+        )
+    base_url = reverse("booking:book", kwargs={"ep_ident": clinic.ep_ident})
+    by_day = _slot_views(rows, {chosen.pk: chosen.name}, base_url)
+    days = [
+        DayView(day, _day_label(day), by_day.get(day, []))
+        for day in (monday + i * DAY for i in range(7))
+        if day.weekday() < 5 or by_day.get(day)
+    ]
+    week_end = monday + 6 * DAY
+    context.update(
+        {
+            "chosen": chosen,
+            "days": days,
+            "any_free": bool(rows),
+            "week_label": _("%(first)s – %(last)s")
+            % {
+                "first": formats.date_format(monday, "j. F"),
+                "last": formats.date_format(week_end, "j. F Y"),
+            },
+            "prev_week": (monday - WEEK).isoformat() if monday > first_monday else None,
+            "next_week": (monday + WEEK).isoformat() if monday < last_monday else None,
+        }
+    )
+    return render(request, "booking/book.html", context)
+
+
+@patient_required
+def first_free(request: HttpRequest, ep_ident: str) -> HttpResponse:
+    """The "first free time" shortcut: straight to the first bookable slot."""
+    patient = request.patient
+    practitioners = practitioners_for(patient, "booking")
+    if not practitioners:
+        return redirect("booking:book", ep_ident=ep_ident)
+    chosen = _chosen(practitioners, request.GET.get("p"))
+    window = booking_window(booking_settings(patient.clinic_id))
+    found = first_free_slot(
+        practitioner_id=chosen.pk, start=window.earliest, end=window.horizon_end
+    )
+    if found is None:
+        messages.info(
+            request,
+            _("%(name)s has no free times in the coming weeks.") % {"name": chosen.name},
+        )
+        return redirect(reverse("booking:book", kwargs={"ep_ident": ep_ident}) + f"?p={chosen.pk}")
+    return redirect("booking:confirm", ep_ident=ep_ident, slot_id=found[0])
+
+
+def _alternatives(
+    request: HttpRequest, practitioner_ids: list[int], names: dict[int, str], *, urgent: bool
+) -> list[SlotView]:
+    """A few fresh free slots to offer after a conflict (one query)."""
+    patient = request.patient
+    now = timezone.now()
+    if urgent:
+        start, end = now, local_midnight(local_today(now) + DAY)
+        base = reverse("booking:urgent", kwargs={"ep_ident": patient.clinic.ep_ident})
+    else:
+        window = booking_window(booking_settings(patient.clinic_id), now)
+        start, end = window.earliest, window.horizon_end
+        base = reverse("booking:book", kwargs={"ep_ident": patient.clinic.ep_ident})
+    rows = list(
+        free_slots(practitioner_ids=practitioner_ids, start=start, end=end).values_list(
+            "pk", "start", "practitioner_id"
+        )[:6]
+    )
+    by_day = _slot_views(rows, names, base)
+    return [slot for slots in by_day.values() for slot in slots]
+
+
+def _offered_slot(
+    request: HttpRequest, slot_id: int, *, urgent: bool
+) -> tuple[tuple[int, datetime.datetime, int] | None, dict[int, str]]:
+    """The slot if it is offered to this patient right now, with its practitioner; else None,
+    plus the practitioners offered for the service."""
+    patient = request.patient
+    practitioners = practitioners_for(patient, "urgent" if urgent else "booking")
+    names = {p.pk: p.name for p in practitioners}
+    now = timezone.now()
+    if urgent:
+        start, end = now, local_midnight(local_today(now) + DAY)
+    else:
+        window = booking_window(booking_settings(patient.clinic_id), now)
+        start, end = window.earliest, window.horizon_end
+    row = (
+        free_slots(practitioner_ids=list(names), start=start, end=end)
+        .filter(pk=slot_id)
+        .values_list("pk", "start", "practitioner_id")
+        .first()
+    )
+    return row, names
+
+
+def _conflict(
+    request: HttpRequest, code: str, names: dict[int, str], *, urgent: bool
+) -> HttpResponse:
+    clinic = request.patient.clinic
+    context = {
+        "clinic": clinic,
+        "code": code,
+        "urgent": urgent,
+        "alternatives": _alternatives(request, list(names), names, urgent=urgent)
+        if code in {"taken", "unavailable"}
+        else [],
+    }
+    return render(request, "booking/conflict.html", context, status=409)
+
+
+def _confirm(request: HttpRequest, ep_ident: str, slot_id: int, *, urgent: bool) -> HttpResponse:
+    patient = request.patient
+    clinic = patient.clinic
+    form = ReasonForm(request.POST or None, urgent=urgent)
+    if request.method == "POST" and form.is_valid():
+        # The service checks everything again, under locks; nothing is read before it.
+        try:
+            appointment = services.appointment_book(
+                patient=patient,
+                slot_id=slot_id,
+                reason=form.cleaned_data["reason"],
+                urgent=urgent,
+                request=request,
+            )
+        except services.BookingError as error:
+            names = {
+                p.pk: p.name for p in practitioners_for(patient, "urgent" if urgent else "booking")
+            }
+            return _conflict(request, error.code, names, urgent=urgent)
+        return redirect("booking:booked", ep_ident=ep_ident, appointment_id=appointment.pk)
+    row, names = _offered_slot(request, slot_id, urgent=urgent)
+    if row is None:
+        return _conflict(request, "unavailable", names, urgent=urgent)
+    local = row[1].astimezone(local_tz())
+    context = {
+        "clinic": clinic,
+        "form": form,
+        "urgent": urgent,
+        "day": _day_label(local.date()),
+        "time": f"{local.hour:02d}:{local.minute:02d}",
+        "practitioner": names[row[2]],
+        "back_url": reverse(
+            "booking:urgent" if urgent else "booking:book", kwargs={"ep_ident": ep_ident}
+        )
+        + ("" if urgent else f"?p={row[2]}&week={_monday(local.date()).isoformat()}"),
+    }
+    return render(request, "booking/confirm.html", context, status=400 if form.errors else 200)
+
+
+@patient_required
+def confirm(request: HttpRequest, ep_ident: str, slot_id: int) -> HttpResponse:
+    return _confirm(request, ep_ident, slot_id, urgent=False)
+
+
+@patient_required
+def urgent_confirm(request: HttpRequest, ep_ident: str, slot_id: int) -> HttpResponse:
+    return _confirm(request, ep_ident, slot_id, urgent=True)
+
+
+def _appointment_or_404(request: HttpRequest, appointment_id: int) -> Appointment:
+    appointment = patient_appointment(request.patient, appointment_id)
+    if appointment is None:
+        raise Http404
+    return appointment
+
+
+@patient_required
+def booked(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
+    appointment = _appointment_or_404(request, appointment_id)
+    local = appointment.start.astimezone(local_tz())
+    return render(
+        request,
+        "booking/booked.html",
+        {
+            "clinic": request.patient.clinic,
+            "appointment": appointment,
+            "day": _day_label(local.date()),
+            "time": f"{local.hour:02d}:{local.minute:02d}",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    appointment: Appointment
+    day: str
+    time: str
+    can_cancel: bool
+
+
+@patient_required
+def mine(request: HttpRequest, ep_ident: str) -> HttpResponse:
+    """'Mine timer': upcoming and past appointments; cancel until the clinic's deadline."""
+    patient = request.patient
+    clinic = patient.clinic
+    rules = booking_settings(clinic.pk)
+    now = timezone.now()
+    tz = local_tz()
+    upcoming, past = [], []
+    for appointment in patient_appointments(patient):
+        local = appointment.start.astimezone(tz)
+        active = appointment.status == Appointment.Status.BOOKED
+        view = AppointmentView(
+            appointment,
+            formats.date_format(local.date(), "l j. F Y"),
+            f"{local.hour:02d}:{local.minute:02d}",
+            active and now <= services.cancel_deadline(appointment, rules.cancel_deadline_hours),
+        )
+        (upcoming if active and appointment.end > now else past).append(view)
+    past.reverse()
+    audit.record("booking.list_viewed", request=request, patient=patient, clinic=clinic)
+    return render(
+        request,
+        "booking/mine.html",
+        {
+            "clinic": clinic,
+            "upcoming": upcoming,
+            "past": past,
+            "deadline_hours": rules.cancel_deadline_hours,
+        },
+    )
+
+
+@require_POST
+@patient_required
+def cancel(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
+    patient = request.patient
+    try:
+        appointment = services.appointment_cancel(
+            appointment_id=appointment_id, patient=patient, request=request
+        )
+    except services.CancelTooLate:
+        messages.error(
+            request,
+            _("It is too late to cancel online. Please call the clinic at %(phone)s.")
+            % {"phone": patient.clinic.phone},
+        )
+    else:
+        if appointment is None:
+            raise Http404
+        messages.success(request, _("Your appointment is cancelled."))
+    return redirect("booking:mine", ep_ident=ep_ident)
+
+
+def _ics_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+@patient_required
+def ics(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
+    """The appointment as an iCalendar file (no reason in it: calendars travel)."""
+    appointment = _appointment_or_404(request, appointment_id)
+    clinic = request.patient.clinic
+    fmt = "%Y%m%dT%H%M%SZ"
+    utc = datetime.UTC
+    summary = _("Appointment with %(practitioner)s") % {
+        "practitioner": appointment.practitioner.name
+    }
+    location = ", ".join(part for part in (clinic.name, clinic.address) if part)
+    status = "CANCELLED" if appointment.status == Appointment.Status.CANCELLED else "CONFIRMED"
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//ePortal//booking//EN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:appointment-{appointment.pk}@{clinic.ep_ident.lower()}.eportal",
+        f"DTSTAMP:{appointment.created.astimezone(utc).strftime(fmt)}",
+        f"DTSTART:{appointment.start.astimezone(utc).strftime(fmt)}",
+        f"DTEND:{appointment.end.astimezone(utc).strftime(fmt)}",
+        f"SUMMARY:{_ics_text(summary)}",
+        f"LOCATION:{_ics_text(location)}",
+        f"STATUS:{status}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    response = HttpResponse(
+        "\r\n".join(lines) + "\r\n", content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="time-{appointment.pk}.ics"'
+    return response
+
+
+@patient_required
+def urgent(request: HttpRequest, ep_ident: str) -> HttpResponse:
+    """'Hastetime': today's free slots, from now on, of the practitioners named for urgent."""
+    patient = request.patient
+    clinic = patient.clinic
+    practitioners = practitioners_for(patient, "urgent")
+    names = {p.pk: p.name for p in practitioners}
+    now = timezone.now()
+    slots: list[SlotView] = []
+    if practitioners:
+        rows = list(
+            free_slots(
+                practitioner_ids=list(names),
+                start=now,
+                end=local_midnight(local_today(now) + DAY),
+            ).values_list("pk", "start", "practitioner_id")
+        )
+        base = reverse("booking:urgent", kwargs={"ep_ident": clinic.ep_ident})
+        slots = [s for day in _slot_views(rows, names, base).values() for s in day]
+    return render(
+        request,
+        "booking/urgent.html",
+        {"clinic": clinic, "slots": slots, "offered": bool(practitioners)},
+    )

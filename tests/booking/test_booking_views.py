@@ -1,0 +1,346 @@
+"""The patient's booking pages (issue 5 §2, §3, §6): who is offered, what is offered,
+booking, double submit, conflicts, limits, cancelling, the calendar file, urgent booking."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+import time_machine
+
+from booking.models import Appointment, BookingSettings, Slot
+from booking.services import slots_generate
+from clinics.models import AuditEvent, Practitioner
+from delegation.models import Service
+from delegation.services import service_matrix_save
+from sms.models import OutboxMessage
+from tests import factories
+from tests.booking.conftest import make_slot, make_template, oslo
+
+pytestmark = pytest.mark.django_db
+
+NOW = oslo(2026, 2, 2, 9, 0)  # a Monday morning
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def w(world):
+    make_template(world.gp, world.ep)
+    slots_generate(practitioner_id=world.gp.pk)
+    return world
+
+
+def outbox() -> list[OutboxMessage]:
+    return list(OutboxMessage.objects.order_by("pk"))
+
+
+def slot_at(practitioner, *args) -> Slot:
+    return Slot.objects.get(practitioner=practitioner, start=oslo(*args))
+
+
+def book(client, slot, reason="Vondt i kneet", ep="DEMO1"):
+    return client.post(f"/c/{ep}/timer/{slot.pk}/", {"reason": reason})
+
+
+def slot_ids(response) -> set[int]:
+    return {int(x) for x in re.findall(r'id="slot-(\d+)"', response.content.decode())}
+
+
+# Who and what is offered
+
+
+def test_slot_page_offers_own_gp_first_and_the_weeks_free_slots(w, patient_client):
+    locum = factories.make_practitioner(w.clinic, "Aase Vikar", eportal_enabled=True)
+    service_matrix_save(
+        clinic=w.clinic,
+        service=Service.BOOKING,
+        cells=[(w.gp_list.pk, w.gp.pk), (w.gp_list.pk, locum.pk)],
+    )
+    client = patient_client(w.patient)
+    response = client.get("/c/DEMO1/timer/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.index("Kari Nordmann") < page.index("Aase Vikar")  # own GP first
+    # Monday 9:00 + 2 h notice: first offered is 11:00 → none on Monday (template ends 11:00).
+    ids = slot_ids(response)
+    monday = Slot.objects.filter(start__date=datetime.date(2026, 2, 2))
+    assert not ids & set(monday.values_list("pk", flat=True))
+    tuesday_8 = slot_at(w.gp, 2026, 2, 3, 8, 0)
+    assert tuesday_8.pk in ids
+    assert len(ids) == 4 * 9
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_each_slot_label_names_day_time_and_practitioner(w, patient_client, settings):
+    settings.LANGUAGE_CODE = "en"
+    client = patient_client(w.patient)
+    client.cookies["eportal_language"] = "en"
+    page = client.get("/c/DEMO1/timer/").content.decode()
+    slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
+    assert re.search(
+        rf'id="slot-{slot.pk}"[^>]*aria-label="08:20, Tuesday 3. February, Kari Nordmann"', page
+    )
+
+
+def test_only_online_types_of_enabled_practitioners_past_the_notice_are_offered(w, patient_client):
+    internal = make_slot(w.gp, w.internal, oslo(2026, 2, 3, 13, 0))
+    soon = slot_at(w.gp, 2026, 2, 2, 10, 40)  # inside the 2-hour notice
+    later = make_slot(w.gp, w.ep, oslo(2026, 2, 2, 11, 20))
+    blocked = slot_at(w.gp, 2026, 2, 3, 9, 0)
+    blocked.blocked = True
+    blocked.save()
+    client = patient_client(w.patient)
+    ids = slot_ids(client.get("/c/DEMO1/timer/"))
+    assert later.pk in ids
+    assert not {internal.pk, soon.pk, blocked.pk} & ids
+    for slot in (internal, soon, blocked):
+        assert book(client, slot).status_code == 409
+    assert not Appointment.objects.exists()
+
+    Practitioner.objects.filter(pk=w.gp.pk).update(eportal_enabled=False)
+    response = client.get("/c/DEMO1/timer/")
+    assert slot_ids(response) == set()
+    assert book(client, later).status_code == 409
+
+
+def test_the_matrix_decides_who_is_offered(w, patient_client):
+    other_gp = factories.make_practitioner(w.clinic, "Per Hansen", eportal_enabled=True)
+    make_template(other_gp, w.ep)
+    slots_generate(practitioner_id=other_gp.pk)
+    client = patient_client(w.patient)
+    page = client.get("/c/DEMO1/timer/").content.decode()
+    assert "Per Hansen" not in page  # standard package: own GP only
+    assert client.get(f"/c/DEMO1/timer/?p={other_gp.pk}").context["chosen"] == w.gp
+    foreign = slot_at(other_gp, 2026, 2, 3, 8, 0)
+    assert book(client, foreign).status_code == 409
+
+    service_matrix_save(
+        clinic=w.clinic, service=Service.BOOKING, cells=[(w.gp_list.pk, other_gp.pk)]
+    )
+    page = client.get("/c/DEMO1/timer/").content.decode()
+    assert "Per Hansen" in page and "Kari Nordmann" not in page
+    assert book(client, foreign).status_code == 302
+    assert book(client, slot_at(w.gp, 2026, 2, 3, 9, 0)).status_code == 409
+
+
+def test_week_paging_stops_at_the_horizon_and_first_free_time(w, patient_client):
+    BookingSettings.objects.filter(pk=w.settings.pk).update(horizon_weeks=2)
+    client = patient_client(w.patient)
+    response = client.get("/c/DEMO1/timer/")
+    assert response.context["prev_week"] is None
+    assert response.context["next_week"] == "2026-02-09"
+    response = client.get("/c/DEMO1/timer/?week=2026-02-09")
+    assert response.context["next_week"] is None
+    assert response.context["days"][0].date == datetime.date(2026, 2, 9)
+    response = client.get("/c/DEMO1/timer/?week=2027-01-04")  # beyond: the last week
+    assert response.context["days"][0].date == datetime.date(2026, 2, 9)
+
+    response = client.get(f"/c/DEMO1/timer/forste-ledige/?p={w.gp.pk}")
+    assert response["Location"] == f"/c/DEMO1/timer/{slot_at(w.gp, 2026, 2, 3, 8, 0).pk}/"
+
+
+# Booking
+
+
+def test_booking_confirms_by_page_and_sms_without_the_reason(w, patient_client):
+    client = patient_client(w.patient)
+    slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
+    page = client.get(f"/c/DEMO1/timer/{slot.pk}/")
+    assert page.status_code == 200
+    response = book(client, slot, reason="Vondt i kneet")
+    appointment = Appointment.objects.get()
+    assert response["Location"] == f"/c/DEMO1/timer/bestilt/{appointment.pk}/"
+    assert (appointment.patient, appointment.slot, appointment.reason) == (
+        w.patient,
+        slot,
+        "Vondt i kneet",
+    )
+    confirmation = client.get(response["Location"]).content.decode()
+    assert 'role="status"' in confirmation and 'aria-live="polite"' in confirmation
+    assert len(outbox()) == 1
+    text = outbox()[0].text
+    assert "08:20" in text and "Kari Nordmann" in text and w.clinic.name in text
+    assert "kneet" not in text
+    event = AuditEvent.objects.get(action="booking.book")
+    assert "kneet" not in str(event.details) and w.patient.national_id not in str(event.details)
+
+
+def test_reason_is_required_and_length_limited(w, patient_client):
+    client = patient_client(w.patient)
+    slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
+    assert book(client, slot, reason="   ").status_code == 400
+    assert book(client, slot, reason="x" * 201).status_code == 400
+    assert book(client, slot, reason="a\x00b").status_code == 400
+    assert not Appointment.objects.exists()
+
+
+def test_double_submit_books_once(w, patient_client):
+    client = patient_client(w.patient)
+    slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
+    first = book(client, slot)
+    second = book(client, slot)
+    assert first["Location"] == second["Location"]
+    assert Appointment.objects.count() == 1
+    assert len(outbox()) == 1
+
+
+def test_a_taken_slot_gives_a_friendly_page_with_fresh_alternatives(w, patient_client):
+    other = factories.make_patient(w.clinic, patient_list=w.gp_list)
+    slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
+    assert book(patient_client(other), slot).status_code == 302
+    client = patient_client(w.patient)
+    assert slot.pk not in slot_ids(client.get("/c/DEMO1/timer/"))
+    response = book(client, slot)
+    assert response.status_code == 409
+    alternatives = response.context["alternatives"]
+    assert alternatives and slot.pk not in {a.id for a in alternatives}
+    assert 'role="alert"' in response.content.decode()
+    assert Appointment.objects.count() == 1
+
+
+def test_overlapping_slots_of_one_practitioner_are_never_both_booked(w, patient_client):
+    long = make_slot(w.gp, w.ep, oslo(2026, 2, 6, 13, 0), minutes=30)
+    short = make_slot(w.gp, w.ep, oslo(2026, 2, 6, 13, 20), minutes=20)
+    other = factories.make_patient(w.clinic, patient_list=w.gp_list)
+    assert book(patient_client(other), long).status_code == 302
+    client = patient_client(w.patient)
+    assert short.pk not in slot_ids(client.get("/c/DEMO1/timer/?week=2026-02-02"))
+    assert book(client, short).status_code == 409
+    assert Appointment.objects.count() == 1
+
+
+def test_per_patient_limit(w, patient_client):
+    client = patient_client(w.patient)
+    assert book(client, slot_at(w.gp, 2026, 2, 4, 8, 0)).status_code == 302
+    assert book(client, slot_at(w.gp, 2026, 2, 4, 8, 20)).status_code == 302
+    response = book(client, slot_at(w.gp, 2026, 2, 4, 8, 40))
+    assert response.status_code == 409
+    assert response.context["code"] == "limit"
+    assert Appointment.objects.count() == 2
+    # A cancelled one frees a place.
+    first = Appointment.objects.order_by("start").first()
+    client.post(f"/c/DEMO1/mine-timer/{first.pk}/avbestill/")
+    assert book(client, slot_at(w.gp, 2026, 2, 4, 8, 40)).status_code == 302
+
+
+# Mine timer, cancelling, calendar
+
+
+def test_mine_timer_lists_and_cancels_until_the_deadline(w, patient_client, frozen):
+    client = patient_client(w.patient)
+    slot = slot_at(w.gp, 2026, 2, 4, 10, 0)
+    book(client, slot)
+    appointment = Appointment.objects.get()
+    response = client.get("/c/DEMO1/mine-timer/")
+    assert [v.appointment for v in response.context["upcoming"]] == [appointment]
+    assert response.context["upcoming"][0].can_cancel
+    assert AuditEvent.objects.filter(action="booking.list_viewed", patient=w.patient).exists()
+
+    # 23 hours before: too late online; the page shows the clinic's phone.
+    frozen.move_to(oslo(2026, 2, 3, 11, 0))
+    client = patient_client(w.patient)
+    response = client.get("/c/DEMO1/mine-timer/")
+    assert not response.context["upcoming"][0].can_cancel
+    assert w.clinic.phone in response.content.decode()
+    client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/")
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+
+
+def test_cancel_frees_the_slot_at_once(w, patient_client):
+    client = patient_client(w.patient)
+    slot = slot_at(w.gp, 2026, 2, 4, 10, 0)
+    book(client, slot)
+    appointment = Appointment.objects.get()
+    response = client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/")
+    assert response["Location"] == "/c/DEMO1/mine-timer/"
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    assert slot.pk in slot_ids(client.get("/c/DEMO1/timer/"))
+    assert outbox()[-1].purpose == "booking_cancelled"
+    other = factories.make_patient(w.clinic, patient_list=w.gp_list)
+    assert book(patient_client(other), slot).status_code == 302
+
+
+def test_another_patients_appointment_is_404(w, patient_client):
+    other = factories.make_patient(w.clinic, patient_list=w.gp_list)
+    book(patient_client(other), slot_at(w.gp, 2026, 2, 4, 10, 0))
+    appointment = Appointment.objects.get()
+    client = patient_client(w.patient)
+    assert client.get(f"/c/DEMO1/timer/bestilt/{appointment.pk}/").status_code == 404
+    assert client.get(f"/c/DEMO1/mine-timer/{appointment.pk}/kalender.ics").status_code == 404
+    assert client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/").status_code == 404
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+
+
+def test_another_clinics_session_opens_nothing_here(w, patient_client, other_clinic):
+    stranger = factories.make_patient(other_clinic)
+    client = patient_client(stranger)
+    for url in ("/c/DEMO1/timer/", "/c/DEMO1/mine-timer/", "/c/DEMO1/hastetime/"):
+        assert client.get(url)["Location"] == "/c/DEMO1/login/"
+
+
+def test_ics_file(w, patient_client):
+    client = patient_client(w.patient)
+    book(client, slot_at(w.gp, 2026, 2, 4, 10, 0), reason="Hemmelig grunn")
+    appointment = Appointment.objects.get()
+    response = client.get(f"/c/DEMO1/mine-timer/{appointment.pk}/kalender.ics")
+    assert response["Content-Type"].startswith("text/calendar")
+    body = response.content.decode()
+    assert "DTSTART:20260204T090000Z" in body and "DTEND:20260204T092000Z" in body
+    assert "Kari Nordmann" in body and "Hemmelig" not in body
+
+
+# Urgent
+
+
+@pytest.fixture
+def urgent_world(w):
+    junior = factories.make_practitioner(
+        w.clinic, "Tore Turnus", role=Practitioner.Role.JUNIOR, eportal_enabled=True
+    )
+    service_matrix_save(clinic=w.clinic, service=Service.URGENT, cells=[(w.gp_list.pk, junior.pk)])
+    w.junior = junior
+    w.past = make_slot(junior, w.ep, oslo(2026, 2, 2, 8, 30))
+    w.soon = make_slot(junior, w.ep, oslo(2026, 2, 2, 9, 30))
+    w.tomorrow = make_slot(junior, w.ep, oslo(2026, 2, 3, 9, 30))
+    return w
+
+
+def test_urgent_offers_todays_slots_from_now_of_the_urgent_practitioners(
+    urgent_world, patient_client
+):
+    w = urgent_world
+    client = patient_client(w.patient)
+    response = client.get("/c/DEMO1/hastetime/")
+    page = response.content.decode()
+    assert [s.id for s in response.context["slots"]] == [w.soon.pk]
+    assert "113" in page and "116117" in page
+    assert book(client, w.tomorrow).status_code == 409  # not urgent-offered via booking
+    response = client.post(f"/c/DEMO1/hastetime/{w.soon.pk}/", {"reason": "Feber"})
+    appointment = Appointment.objects.get()
+    assert response["Location"] == f"/c/DEMO1/timer/bestilt/{appointment.pk}/"
+    assert appointment.urgent and appointment.practitioner == w.junior
+    assert client.post(f"/c/DEMO1/hastetime/{w.tomorrow.pk}/", {"reason": "x"}).status_code == 409
+    assert client.post(f"/c/DEMO1/hastetime/{w.past.pk}/", {"reason": "x"}).status_code == 409
+
+
+def test_urgent_with_nothing_left_today_gives_the_phone(urgent_world, patient_client):
+    w = urgent_world
+    Slot.objects.filter(pk=w.soon.pk).update(blocked=True)
+    response = patient_client(w.patient).get("/c/DEMO1/hastetime/")
+    page = response.content.decode()
+    assert response.context["slots"] == []
+    assert 'id="no-urgent"' in page and w.clinic.phone in page
+
+
+def test_home_page_links_to_booking_and_urgent(urgent_world, patient_client):
+    page = patient_client(urgent_world.patient).get("/c/DEMO1/home/").content.decode()
+    assert 'href="/c/DEMO1/timer/"' in page and 'href="/c/DEMO1/hastetime/"' in page
