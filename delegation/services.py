@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from clinics import audit
 from clinics.models import Clinic, PatientList, Practitioner
@@ -43,13 +44,13 @@ def _check_cells(cells: frozenset[Cell], practitioners: dict, lists: dict) -> No
     for list_id, practitioner_id in cells:
         if practitioner_id not in practitioners:
             raise ValidationError(
-                "Practitioner %(id)s is not one of this clinic's practitioners.",
+                _("Practitioner %(id)s is not one of this clinic's practitioners."),
                 code="foreign_practitioner",
                 params={"id": practitioner_id},
             )
         if list_id is not None and list_id not in lists:
             raise ValidationError(
-                "Patient list %(id)s is not one of this clinic's lists.",
+                _("Patient list %(id)s is not one of this clinic's lists."),
                 code="foreign_list",
                 params={"id": list_id},
             )

@@ -2,13 +2,13 @@
 
 django-allauth ships no nynorsk (nn) catalogue, so without these entries the staff login,
 password and two-factor pages would show English to a user who chose nynorsk. Django 5.2's
-own nb and nn catalogues also lack some admin and password-validator strings. Our catalogues
-(LOCALE_PATHS) take precedence over the packages' own, so listing the msgids here lets
-locale/{nb,nn}/LC_MESSAGES/django.po translate them; ``makemessages --no-obsolete`` would drop
-entries that no source file mentions.
+own nb and nn catalogues also lack some admin and password-validator strings, and its nn admin
+catalogue has a few strings in bokmål. Our catalogues (LOCALE_PATHS) take precedence over the
+packages' own, so listing the msgids here lets locale/{nb,nn}/LC_MESSAGES/django.po translate
+them; ``makemessages --no-obsolete`` would drop entries that no source file mentions.
 
 The msgids must match the packages' source text exactly (copied from their .po files). In nb
-the translations follow the packages' own nb catalogues where they exist.
+the translations start from the packages' own nb catalogues where they exist.
 
 Nothing imports this module; the calls only mark strings for extraction.
 """
@@ -50,16 +50,19 @@ STRINGS = (
     gettext_noop("Password successfully set."),
     gettext_noop("Password Reset"),
     gettext_noop(
-        "Forgotten your password? Enter your email address below, and we'll send you an email allowing you to reset it."
+        "Forgotten your password? Enter your email address below, and we'll send you an email "
+        "allowing you to reset it."
     ),
     gettext_noop("Reset My Password"),
     gettext_noop("Please contact us if you have any trouble resetting your password."),
     gettext_noop(
-        "We have sent you an email. If you have not received it please check your spam folder. Otherwise contact us if you do not receive it in a few minutes."
+        "We have sent you an email. If you have not received it please check your spam folder. "
+        "Otherwise contact us if you do not receive it in a few minutes."
     ),
     gettext_noop("Bad Token"),
     gettext_noop(
-        'The password reset link was invalid, possibly because it has already been used.  Please request a <a href="%(passwd_reset_url)s">new password reset</a>.'
+        "The password reset link was invalid, possibly because it has already been used.  "
+        'Please request a <a href="%(passwd_reset_url)s">new password reset</a>.'
     ),
     gettext_noop("The password reset token was invalid."),
     gettext_noop("Invalid or expired key."),
@@ -73,12 +76,17 @@ STRINGS = (
     gettext_noop("Hello from %(site_name)s!"),
     gettext_noop("Thank you for using %(site_name)s!\n%(site_domain)s"),
     gettext_noop(
-        "You're receiving this email because you or someone else has requested a password reset for your user account.\nIt can be safely ignored if you did not request a password reset. Click the link below to reset your password."
+        "You're receiving this email because you or someone else has requested a password reset "
+        "for your user account.\n"
+        "It can be safely ignored if you did not request a password reset. Click the link below "
+        "to reset your password."
     ),
     gettext_noop("In case you forgot, your username is %(username)s."),
     gettext_noop("Password Reset Email"),
     gettext_noop(
-        "You are receiving this email because you, or someone else, tried to access an account with email %(email)s. However, we do not have any record of such an account in our database."
+        "You are receiving this email because you, or someone else, tried to access an account "
+        "with email %(email)s. However, we do not have any record of such an account in our "
+        "database."
     ),
     gettext_noop("This mail can be safely ignored if you did not initiate this action."),
     gettext_noop("If it was you, you can sign up for an account using the link below."),
@@ -87,14 +95,20 @@ STRINGS = (
         "You are receiving this mail because the following change was made to your account:"
     ),
     gettext_noop(
-        "If you do not recognize this change then please take proper security precautions immediately. The change to your account originates from:\n\n- IP address: %(ip)s\n- Browser: %(user_agent)s\n- Date: %(timestamp)s"
+        "If you do not recognize this change then please take proper security precautions "
+        "immediately. The change to your account originates from:\n"
+        "\n"
+        "- IP address: %(ip)s\n"
+        "- Browser: %(user_agent)s\n"
+        "- Date: %(timestamp)s"
     ),
     gettext_noop("Your password has been changed."),
     gettext_noop("Password Changed"),
-    # django-allauth MFA: staff two-factor authentication (mfa/authenticate.html, totp/*, recovery_codes/*)
+    # django-allauth MFA: staff two-factor login (mfa/authenticate.html, TOTP, recovery codes)
     gettext_noop("Two-Factor Authentication"),
     gettext_noop(
-        "Your account is protected by two-factor authentication. Please enter an authenticator code:"
+        "Your account is protected by two-factor authentication. Please enter an authenticator "
+        "code:"
     ),
     gettext_noop("Alternative options"),
     gettext_noop("Code"),
@@ -107,7 +121,8 @@ STRINGS = (
     gettext_noop("Deactivate"),
     gettext_noop("Activate Authenticator App"),
     gettext_noop(
-        "To protect your account with two-factor authentication, scan the QR code below with your authenticator app. Then, input the verification code generated by the app below."
+        "To protect your account with two-factor authentication, scan the QR code below with "
+        "your authenticator app. Then, input the verification code generated by the app below."
     ),
     gettext_noop("Authenticator secret"),
     gettext_noop(
@@ -175,6 +190,12 @@ STRINGS = (
     ),
     gettext_noop("Disable password-based authentication"),
     gettext_noop("Enable password-based authentication"),
+    # Django admin: strings its nn catalogue has in bokmål
+    gettext_noop("Welcome,"),
+    gettext_noop("Select %s"),
+    gettext_noop("Select %s to change"),
+    gettext_noop("Select %s to view"),
+    gettext_noop("Select all %(total_count)s %(module_name)s"),
     # Django auth: strings its nb and nn catalogues lack (Django 5.2)
     ngettext_lazy(
         "This password is too short. It must contain at least %d character.",
@@ -185,7 +206,9 @@ STRINGS = (
     gettext_noop("Enabled"),
     gettext_noop("Disabled"),
     gettext_noop(
-        "Whether the user will be able to authenticate using a password or not. If disabled, they may still be able to authenticate using other backends, such as Single Sign-On or LDAP."
+        "Whether the user will be able to authenticate using a password or not. If disabled, "
+        "they may still be able to authenticate using other backends, such as Single Sign-On or "
+        "LDAP."
     ),
     gettext_noop("Raw passwords are not stored, so there is no way to see the user’s password."),
     gettext_noop("Enable password-based authentication for this user by setting a password."),
