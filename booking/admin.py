@@ -1,0 +1,244 @@
+"""The clinic's side of booking in the admin site, scoped to the administrator's clinic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from clinics.admin_base import (
+    ClinicScopedAdmin,
+    ReadOnlyClinicScopedAdmin,
+    is_clinic_staff,
+    staff_clinic_id,
+)
+
+from . import services
+from .models import (
+    Appointment,
+    AppointmentType,
+    BookingSettings,
+    ClosedDay,
+    ScheduleRule,
+    ScheduleTemplate,
+    Slot,
+)
+from .selectors import local_tz
+
+
+@admin.register(BookingSettings)
+class BookingSettingsAdmin(ClinicScopedAdmin):
+    list_display = (
+        "clinic",
+        "horizon_weeks",
+        "min_notice_minutes",
+        "cancel_deadline_hours",
+        "max_future_online",
+        "reminder_time",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # One row per clinic: a clinic administrator adds it once, then edits it.
+        clinic_id = staff_clinic_id(request)
+        if (
+            clinic_id is not None
+            and not request.user.is_superuser
+            and BookingSettings.objects.filter(clinic_id=clinic_id).exists()
+        ):
+            return False
+        return super().has_add_permission(request)
+
+
+@admin.register(AppointmentType)
+class AppointmentTypeAdmin(ClinicScopedAdmin):
+    list_display = ("name", "key", "minutes", "colour", "online")
+    list_filter = ("online",)
+    search_fields = ("name", "key")
+
+
+class ScheduleRuleInline(admin.TabularInline):
+    model = ScheduleRule
+    extra = 1
+    fields = ("weekday", "start", "end", "slot_minutes", "appointment_type")
+
+    def formfield_for_foreignkey(
+        self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        clinic_id = staff_clinic_id(request)
+        if field is not None and not request.user.is_superuser and clinic_id is not None:
+            field.queryset = field.queryset.filter(clinic_id=clinic_id)
+        return field
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_clinic_staff(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_clinic_staff(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_clinic_staff(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_clinic_staff(request)
+
+
+@admin.register(ScheduleTemplate)
+class ScheduleTemplateAdmin(ClinicScopedAdmin):
+    clinic_lookup = "practitioner__clinic"
+    list_display = ("practitioner", "valid_from", "valid_to", "updated")
+    list_filter = ("practitioner",)
+    inlines = [ScheduleRuleInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # The slots follow the template once this save has committed.
+        services.slots_regenerate_later(practitioner_ids=[form.instance.practitioner_id])
+
+    def delete_model(self, request: HttpRequest, obj: ScheduleTemplate) -> None:
+        practitioner_id = obj.practitioner_id
+        super().delete_model(request, obj)
+        services.slots_regenerate_later(practitioner_ids=[practitioner_id])
+
+
+@admin.register(ClosedDay)
+class ClosedDayAdmin(ClinicScopedAdmin):
+    list_display = ("date", "note")
+    date_hierarchy = "date"
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self._regenerate(obj.clinic_id)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        clinic_id = obj.clinic_id
+        super().delete_model(request, obj)
+        self._regenerate(clinic_id)
+
+    def _regenerate(self, clinic_id: int) -> None:
+        ids = ScheduleTemplate.objects.filter(practitioner__clinic_id=clinic_id).values_list(
+            "practitioner_id", flat=True
+        )
+        services.slots_regenerate_later(practitioner_ids=list(ids))
+
+
+@admin.register(Slot)
+class SlotAdmin(ClinicScopedAdmin):
+    """The generated slots by practitioner and day; staff block and unblock them here."""
+
+    clinic_lookup = "practitioner__clinic"
+    list_display = ("practitioner", "local_start", "local_end", "appointment_type", "blocked")
+    list_filter = ("practitioner", "blocked", "appointment_type")
+    date_hierarchy = "start"
+    list_select_related = ("practitioner", "appointment_type")
+    fields = ("practitioner", "start", "end", "appointment_type", "blocked")
+    readonly_fields = ("practitioner", "start", "end", "appointment_type")
+    actions = ["block", "unblock", "block_days", "unblock_days"]
+
+    @admin.display(description=_("start"), ordering="start")
+    def local_start(self, obj: Slot) -> str:
+        return f"{obj.start.astimezone(local_tz()):%Y-%m-%d %H:%M}"
+
+    @admin.display(description=_("end"))
+    def local_end(self, obj: Slot) -> str:
+        return f"{obj.end.astimezone(local_tz()):%H:%M}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # slots come from the schedule templates
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # block a slot instead; a booked slot must never vanish
+
+    def _done(self, request: HttpRequest, count: int) -> None:
+        self.message_user(
+            request,
+            ngettext("%(count)d slot changed.", "%(count)d slots changed.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Block the selected slots"))
+    def block(self, request: HttpRequest, queryset: Any) -> None:
+        self._done(
+            request,
+            services.slots_set_blocked(
+                slot_ids=list(queryset.values_list("pk", flat=True)), blocked=True
+            ),
+        )
+
+    @admin.action(description=_("Unblock the selected slots"))
+    def unblock(self, request: HttpRequest, queryset: Any) -> None:
+        self._done(
+            request,
+            services.slots_set_blocked(
+                slot_ids=list(queryset.values_list("pk", flat=True)), blocked=False
+            ),
+        )
+
+    def _days(self, request: HttpRequest, queryset: Any, blocked: bool) -> None:
+        tz = local_tz()
+        days = {(s.practitioner_id, s.start.astimezone(tz).date()) for s in queryset}
+        count = sum(
+            services.practitioner_day_set_blocked(practitioner_id=p, day=d, blocked=blocked)
+            for p, d in sorted(days)
+        )
+        self._done(request, count)
+
+    @admin.action(description=_("Block the whole day of the selected slots (absence)"))
+    def block_days(self, request: HttpRequest, queryset: Any) -> None:
+        self._days(request, queryset, True)
+
+    @admin.action(description=_("Unblock the whole day of the selected slots"))
+    def unblock_days(self, request: HttpRequest, queryset: Any) -> None:
+        self._days(request, queryset, False)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(ReadOnlyClinicScopedAdmin):
+    """Appointments booked online, with patient, reason and status."""
+
+    clinic_lookup = "practitioner__clinic"
+    list_display = ("local_start", "practitioner", "patient", "reason", "status", "urgent")
+    list_filter = ("status", "urgent", "practitioner")
+    date_hierarchy = "start"
+    list_select_related = ("practitioner", "patient")
+    search_fields = ("patient__name",)
+    fields = (
+        "practitioner",
+        "patient",
+        "start",
+        "end",
+        "reason",
+        "status",
+        "urgent",
+        "created",
+        "cancelled_at",
+        "reminder_sent_at",
+    )
+    readonly_fields = fields
+    actions = ["cancel"]
+
+    @admin.display(description=_("start"), ordering="start")
+    def local_start(self, obj: Appointment) -> str:
+        return f"{obj.start.astimezone(local_tz()):%Y-%m-%d %H:%M}"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Needed for the cancel action; every field is read-only.
+        return is_clinic_staff(request)
+
+    @admin.action(description=_("Cancel the selected appointments (SMS to the patient)"))
+    def cancel(self, request: HttpRequest, queryset: Any) -> None:
+        count = 0
+        for pk in queryset.filter(status=Appointment.Status.BOOKED).values_list("pk", flat=True):
+            services.appointment_cancel(appointment_id=pk, request=request, by_staff=True)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d appointment cancelled.", "%(count)d appointments cancelled.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

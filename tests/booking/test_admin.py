@@ -1,0 +1,152 @@
+"""The clinic's side in the admin (issue 5 §4): each clinic administrator sees and changes
+only their own clinic's appointment types, templates, slots and appointments."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from booking.models import Appointment, Slot
+from booking.services import slots_generate
+from tests.booking.conftest import build_world, make_template, oslo
+
+pytestmark = pytest.mark.django_db
+
+NOW = oslo(2026, 2, 2, 9, 0)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def populate(clinic, reason):
+    w = build_world(clinic)
+    w.template = make_template(w.gp, w.ep)
+    slots_generate(practitioner_id=w.gp.pk)
+    w.slot = Slot.objects.filter(practitioner=w.gp).order_by("start").first()
+    w.appointment = Appointment.objects.create(
+        slot=w.slot,
+        patient=w.patient,
+        practitioner=w.gp,
+        start=w.slot.start,
+        end=w.slot.end,
+        reason=reason,
+    )
+    return w
+
+
+@pytest.fixture
+def a(clinic):
+    return populate(clinic, "Aamodt-grunn")
+
+
+@pytest.fixture
+def b(other_clinic):
+    w = populate(other_clinic, "Bergersen-grunn")
+    w.gp.name = "Dr Bergersen"
+    w.gp.save()
+    w.patient.name = "Berit Bergersen"
+    w.patient.save()
+    return w
+
+
+def objects(w):
+    return {
+        "appointmenttype": w.ep,
+        "scheduletemplate": w.template,
+        "slot": w.slot,
+        "appointment": w.appointment,
+        "bookingsettings": w.settings,
+    }
+
+
+MODELS = ["appointmenttype", "scheduletemplate", "slot", "appointment", "bookingsettings"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_clinic_admin_lists_and_opens_only_their_own(model, a, b, admin_client_for, clinic_admin):
+    client = admin_client_for(clinic_admin)
+    listing = client.get(reverse(f"admin:booking_{model}_changelist"))
+    assert listing.status_code == 200
+    shown = list(listing.context["cl"].result_list)
+    assert objects(a)[model] in shown
+    assert objects(b)[model] not in shown
+    own = client.get(reverse(f"admin:booking_{model}_change", args=[objects(a)[model].pk]))
+    assert own.status_code == 200
+    foreign = client.get(reverse(f"admin:booking_{model}_change", args=[objects(b)[model].pk]))
+    assert foreign.status_code == 302 and foreign["Location"] == "/admin/"
+
+
+def test_appointments_show_patient_reason_and_status(a, b, admin_client_for, clinic_admin):
+    body = admin_client_for(clinic_admin).get("/admin/booking/appointment/").content.decode()
+    assert "Aamodt-grunn" in body and a.patient.name in body
+    assert "Bergersen-grunn" not in body and b.patient.name not in body
+
+
+def test_template_form_offers_only_own_practitioners_and_types(
+    a, b, admin_client_for, clinic_admin
+):
+    response = admin_client_for(clinic_admin).get("/admin/booking/scheduletemplate/add/")
+    form = response.context["adminform"].form
+    assert list(form.fields["practitioner"].queryset) == [a.gp]
+    inline = response.context["inline_admin_formsets"][0].formset
+    assert set(inline.forms[0].fields["appointment_type"].queryset) == {a.ep, a.internal}
+
+
+def test_saving_a_template_regenerates_the_slots(
+    a, admin_client_for, clinic_admin, django_capture_on_commit_callbacks
+):
+    client = admin_client_for(clinic_admin)
+    data = {
+        "practitioner": str(a.gp.pk),
+        "valid_from": "2026-01-05",
+        "valid_to": "",
+        "rules-TOTAL_FORMS": "1",
+        "rules-INITIAL_FORMS": "0",
+        "rules-0-weekday": "6",
+        "rules-0-start": "10:00",
+        "rules-0-end": "11:00",
+        "rules-0-slot_minutes": "30",
+        "rules-0-appointment_type": str(a.ep.pk),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/booking/scheduletemplate/add/", data)
+    assert response.status_code == 302
+    # The newer template replaces the weekday one from its first day: Saturdays only.
+    saturday = Slot.objects.filter(practitioner=a.gp, start=oslo(2026, 2, 7, 10, 0))
+    assert saturday.exists()
+    assert not Slot.objects.filter(
+        practitioner=a.gp, start=oslo(2026, 2, 3, 8, 0), appointments__isnull=True
+    ).exists()
+
+
+def test_block_a_whole_day_from_the_slot_list(a, b, admin_client_for, clinic_admin):
+    client = admin_client_for(clinic_admin)
+    one = Slot.objects.get(practitioner=a.gp, start=oslo(2026, 2, 4, 9, 0))
+    response = client.post(
+        "/admin/booking/slot/",
+        {"action": "block_days", "_selected_action": [str(one.pk)]},
+    )
+    assert response.status_code == 302
+    day = Slot.objects.filter(practitioner=a.gp, start__date=datetime.date(2026, 2, 4))
+    assert day.count() == 9 and all(s.blocked for s in day)
+    assert not Slot.objects.filter(blocked=True).exclude(practitioner=a.gp).exists()
+    # Another clinic's slot id in the POST changes nothing.
+    client.post("/admin/booking/slot/", {"action": "block", "_selected_action": [str(b.slot.pk)]})
+    b.slot.refresh_from_db()
+    assert not b.slot.blocked
+
+
+def test_staff_cancel_frees_the_slot(a, admin_client_for, clinic_admin):
+    client = admin_client_for(clinic_admin)
+    client.post(
+        "/admin/booking/appointment/",
+        {"action": "cancel", "_selected_action": [str(a.appointment.pk)]},
+    )
+    a.appointment.refresh_from_db()
+    assert a.appointment.status == "cancelled"

@@ -1,0 +1,72 @@
+"""The day-before reminder (issue 5 §2): sent from the clinic's reminder time, once."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from booking.models import Appointment
+from booking.tasks import send_booking_reminders
+from sms.models import OutboxMessage
+from tests.booking.conftest import make_slot, oslo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tomorrow(world):
+    slot = make_slot(world.gp, world.ep, oslo(2026, 2, 3, 10, 0))
+    return Appointment.objects.create(
+        slot=slot,
+        patient=world.patient,
+        practitioner=world.gp,
+        start=slot.start,
+        end=slot.end,
+        reason="Hemmelig grunn",
+    )
+
+
+def reminders():
+    return list(OutboxMessage.objects.filter(purpose="booking_reminder"))
+
+
+def test_reminder_goes_once_from_the_reminder_time(world, tomorrow, time_machine):
+    time_machine.move_to(oslo(2026, 2, 2, 17, 45), tick=False)
+    send_booking_reminders.delay()
+    assert reminders() == []
+    time_machine.move_to(oslo(2026, 2, 2, 18, 0), tick=False)
+    send_booking_reminders.delay()
+    send_booking_reminders.delay()
+    time_machine.move_to(oslo(2026, 2, 2, 21, 0), tick=False)
+    send_booking_reminders.delay()
+    (sms,) = reminders()
+    assert sms.idempotency_key == f"booking-reminder:{tomorrow.pk}"
+    assert "10:00" in sms.text and "Kari Nordmann" in sms.text and world.clinic.name in sms.text
+    assert "Hemmelig" not in sms.text
+    tomorrow.refresh_from_db()
+    assert tomorrow.reminder_sent_at is not None
+
+
+def test_clinic_sets_the_reminder_time(world, tomorrow, time_machine):
+    world.settings.reminder_time = datetime.time(9, 0)
+    world.settings.save()
+    time_machine.move_to(oslo(2026, 2, 2, 9, 5), tick=False)
+    send_booking_reminders.delay()
+    assert len(reminders()) == 1
+
+
+def test_no_reminder_for_cancelled_or_later_appointments(world, tomorrow, time_machine):
+    Appointment.objects.filter(pk=tomorrow.pk).update(status="cancelled")
+    later = make_slot(world.gp, world.ep, oslo(2026, 2, 4, 10, 0))
+    Appointment.objects.create(
+        slot=later,
+        patient=world.patient,
+        practitioner=world.gp,
+        start=later.start,
+        end=later.end,
+        reason="x",
+    )
+    time_machine.move_to(oslo(2026, 2, 2, 20, 0), tick=False)
+    send_booking_reminders.delay()
+    assert reminders() == []
