@@ -1,0 +1,114 @@
+"""Correctness under concurrency (issue 5 §5), on PostgreSQL: 50 patients try to book one
+slot at the same instant through the real views, each on its own connection."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import IntegrityError, connection, transaction
+from django.test import Client, RequestFactory
+
+from booking.models import Appointment
+from clinics.patient_session import log_in_patient
+from delegation.models import Service
+from delegation.services import service_matrix_save
+from tests import factories
+from tests.booking.conftest import make_slot
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+N = 50
+
+
+def logged_in_client(patient) -> Client:
+    request = RequestFactory().get("/")
+    request.session = SessionStore()
+    log_in_patient(request, patient, method="sms")
+    request.session.save()
+    client = Client()
+    client.cookies["sessionid"] = request.session.session_key
+    return client
+
+
+def race(clients_and_urls) -> list[tuple[int, str]]:
+    """POST all at once, one thread (and so one database connection) each."""
+    barrier = threading.Barrier(len(clients_and_urls))
+    results: list[tuple[int, str]] = [(0, "")] * len(clients_and_urls)
+
+    def attempt(i: int, client: Client, url: str) -> None:
+        try:
+            barrier.wait()
+            response = client.post(url, {"reason": "Kontroll"})
+            results[i] = (response.status_code, response.content.decode())
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=attempt, args=(i, c, u))
+        for i, (c, u) in enumerate(clients_and_urls)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+@pytest.fixture
+def crowd(world):
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)
+    start = soon.replace(minute=0, second=0, microsecond=0)
+    world.slot = make_slot(world.gp, world.ep, start, minutes=30)
+    world.overlapping = make_slot(world.gp, world.ep, start + datetime.timedelta(minutes=20))
+    patients = [factories.make_patient(world.clinic, patient_list=world.gp_list) for _ in range(N)]
+    service_matrix_save(
+        clinic=world.clinic, service=Service.BOOKING, cells=[(world.gp_list.pk, world.gp.pk)]
+    )
+    world.clients = [logged_in_client(p) for p in patients]
+    return world
+
+
+def test_fifty_concurrent_bookings_of_one_slot_one_wins(crowd):
+    url = f"/c/DEMO1/timer/{crowd.slot.pk}/"
+    results = race([(c, url) for c in crowd.clients])
+    statuses = [status for status, _ in results]
+    assert statuses.count(302) == 1, statuses
+    assert statuses.count(409) == N - 1, statuses
+    losers = [body for status, body in results if status == 409]
+    assert all('role="alert"' in body for body in losers)
+    assert Appointment.objects.filter(slot=crowd.slot, status="booked").count() == 1
+
+
+def test_concurrent_bookings_of_overlapping_slots_one_wins(crowd):
+    urls = [f"/c/DEMO1/timer/{crowd.slot.pk}/", f"/c/DEMO1/timer/{crowd.overlapping.pk}/"]
+    results = race([(c, urls[i % 2]) for i, c in enumerate(crowd.clients)])
+    statuses = [status for status, _ in results]
+    assert statuses.count(302) == 1, statuses
+    assert set(statuses) == {302, 409}
+    assert Appointment.objects.filter(status="booked").count() == 1
+
+
+def test_the_database_refuses_overlapping_bookings(world):
+    start = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    a = make_slot(world.gp, world.ep, start, minutes=30)
+    b = make_slot(world.gp, world.ep, start + datetime.timedelta(minutes=20))
+    other = factories.make_patient(world.clinic)
+
+    def book(slot, patient):
+        return Appointment.objects.create(
+            slot=slot,
+            patient=patient,
+            practitioner=world.gp,
+            start=slot.start,
+            end=slot.end,
+            reason="x",
+        )
+
+    book(a, world.patient)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        book(b, other)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        book(a, other)
