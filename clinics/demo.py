@@ -108,7 +108,7 @@ def demo_document() -> dict[str, Any]:
                 "patient_list": "list-nordmann",
                 "practitioners": ["p-nordmann", "p-vikar"],
             },
-            {"service": "booking", "patient_list": None, "practitioners": []},
+            {"service": "booking", "patient_list": None, "practitioners": ["p-turnus"]},
             {"service": "urgent", "patient_list": "list-hansen", "practitioners": ["p-turnus"]},
             {"service": "urgent", "patient_list": "list-nordmann", "practitioners": ["p-turnus"]},
             {"service": "urgent", "patient_list": None, "practitioners": ["p-turnus"]},

@@ -45,7 +45,9 @@ def build_leaflet_clinic(clinic, *, configure: bool = True) -> SimpleNamespace:
         service_matrix_save(
             clinic=clinic,
             service=Service.BOOKING,
-            cells=[(pl.pk, pl.gp_id) for pl in lists] + [(pl.pk, w.vikar.pk) for pl in lists],
+            cells=[(pl.pk, pl.gp_id) for pl in lists]
+            + [(pl.pk, w.vikar.pk) for pl in lists]
+            + [(None, w.turnus.pk)],
         )
         service_matrix_save(
             clinic=clinic,

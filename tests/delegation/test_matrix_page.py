@@ -120,8 +120,8 @@ def test_clinic_admin_sees_the_matrix_as_a_table(admin_client_for, clinic_admin,
     # The nurse has no "Aktiver ePortal": greyed out, cannot be ticked.
     assert " disabled" in checkbox(body, None, leaflet.nurse)
     assert " disabled" not in checkbox(body, None, leaflet.vikar)
-    # Nobody serves patients without a GP here for booking: the row is flagged.
-    assert flagged(body) == ["Patients without a GP at this clinic"]
+    # Every row is served for booking in the leaflet's example: nothing is flagged.
+    assert flagged(body) == []
 
 
 def test_other_clinics_are_not_on_the_page(admin_client_for, clinic_admin, leaflet, other_clinic):
@@ -208,7 +208,7 @@ def test_save_writes_an_audit_event_naming_the_changed_cells(
                 cell(leaflet.list_nordmann, leaflet.nordmann),
                 cell(leaflet.list_nordmann, leaflet.vikar),
                 cell(leaflet.list_hansen, leaflet.hansen),
-                cell(None, leaflet.turnus),
+                cell(leaflet.list_hansen, leaflet.turnus),
             ]
         },
     )
@@ -219,8 +219,8 @@ def test_save_writes_an_audit_event_naming_the_changed_cells(
     assert event.details["service"] == "booking"
     assert event.details["added"] == [
         {
-            "patient_list": None,
-            "patient_list_id": None,
+            "patient_list": "list-hansen",
+            "patient_list_id": leaflet.list_hansen.pk,
             "practitioner": "p-turnus",
             "practitioner_id": leaflet.turnus.pk,
         }
@@ -231,7 +231,13 @@ def test_save_writes_an_audit_event_naming_the_changed_cells(
             "patient_list_id": leaflet.list_hansen.pk,
             "practitioner": "p-vikar",
             "practitioner_id": leaflet.vikar.pk,
-        }
+        },
+        {
+            "patient_list": None,
+            "patient_list_id": None,
+            "practitioner": "p-turnus",
+            "practitioner_id": leaflet.turnus.pk,
+        },
     ]
 
 

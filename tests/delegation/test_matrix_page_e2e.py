@@ -71,6 +71,7 @@ def test_clinic_admin_edits_the_matrix_with_the_keyboard(
         (leaflet.list_nordmann.pk, leaflet.hansen.pk),
         (leaflet.list_hansen.pk, leaflet.hansen.pk),
         (leaflet.list_hansen.pk, leaflet.vikar.pk),
+        (None, leaflet.turnus.pk),
     }
     assert_accessible(page)
 
