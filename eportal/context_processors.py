@@ -28,7 +28,8 @@ _SERVICE_URLS = {
 }
 
 
-def _services_for(patient: Any) -> list[dict[str, Any]]:
+def _services_for(patient: Any, level: str | None) -> list[dict[str, Any]]:
+    from clinics.patient_session import LEVEL_HIGH
     from delegation.selectors import practitioners_for
 
     services = []
@@ -41,6 +42,10 @@ def _services_for(patient: Any) -> list[dict[str, Any]]:
                     "label": label,
                     "url": _SERVICE_URLS[service](patient) if service in _SERVICE_URLS else None,
                     "practitioners": [p.name for p in practitioners],
+                    # The clinic may demand BankID (level high) for eConsultation.
+                    "needs_bankid": service == "econsult"
+                    and patient.clinic.econsult_requires_bankid
+                    and level != LEVEL_HIGH,
                 }
             )
     return services
@@ -51,4 +56,7 @@ def patient_services(request: HttpRequest) -> dict[str, Any]:
     patient = getattr(request, "patient", None)
     if patient is None:
         return {}
-    return {"patient_services": SimpleLazyObject(lambda: _services_for(patient))}
+    from clinics.patient_session import auth_level
+
+    level = auth_level(request)
+    return {"patient_services": SimpleLazyObject(lambda: _services_for(patient, level))}

@@ -37,3 +37,21 @@ def test_home_page_is_never_cached(patient_client_for, demo):
     patient = Patient.objects.get(name="Kari Testesen")
     response = patient_client_for(patient).get("/c/DEMO/home/")
     assert "no-store" in response["Cache-Control"]
+
+
+def test_clinic_can_require_bankid_for_econsultation(patient_client_for, demo):
+    from clinics.models import Clinic
+
+    Clinic.objects.filter(ep_ident="DEMO").update(econsult_requires_bankid=True)
+    patient = Patient.objects.get(name="Kari Testesen")
+    body = patient_client_for(patient).get("/c/DEMO/home/").content.decode()
+    assert "/c/DEMO/bankid/" in body  # asked to log in with BankID for eConsultation
+
+
+def test_bankid_session_may_use_econsultation_when_required(patient_client_for, demo):
+    from clinics.models import Clinic
+
+    Clinic.objects.filter(ep_ident="DEMO").update(econsult_requires_bankid=True)
+    patient = Patient.objects.get(name="Kari Testesen")
+    body = patient_client_for(patient, method="bankid").get("/c/DEMO/home/").content.decode()
+    assert "/c/DEMO/bankid/" not in body
