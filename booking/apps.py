@@ -1,7 +1,17 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BookingConfig(AppConfig):
     name = "booking"
+    verbose_name = _("Appointment booking")
+
+    def ready(self) -> None:
+        from clinics.exchange import register_section
+
+        from .exchange import appointment_types, schedule_templates
+
+        register_section(appointment_types)
+        register_section(schedule_templates)
