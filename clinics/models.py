@@ -88,6 +88,24 @@ class Clinic(models.Model):
             methods.append("sms")
         return methods
 
+    @property
+    def phone_display(self) -> str:
+        """The phone number as Norwegians write it ("22 00 00 00"); foreign ones in full."""
+        import phonenumbers
+
+        try:
+            number = phonenumbers.parse(self.phone, "NO")
+        except phonenumbers.NumberParseException:
+            return self.phone
+        if not phonenumbers.is_valid_number(number):
+            return self.phone
+        fmt = (
+            phonenumbers.PhoneNumberFormat.NATIONAL
+            if number.country_code == 47
+            else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+        return phonenumbers.format_number(number, fmt)
+
     def entry_path(self) -> str:
         return f"/Login.aspx?ClinicId={self.ep_ident}"
 

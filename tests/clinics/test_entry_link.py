@@ -47,7 +47,8 @@ def test_inactive_clinic_is_not_found(client):
 def test_start_page_shows_contact_details_and_login_methods(client, clinic):
     body = client.get("/c/DEMO1/").content.decode()
     assert "Bakken 1, 0123 Oslo" in body
-    assert "+4722000000" in body
+    assert "22 00 00 00" in body
+    assert "tel:+4722000000" in body
     assert "BankID" in body
 
 
