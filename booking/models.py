@@ -156,7 +156,7 @@ class ScheduleRule(models.Model):
     )
     appointment_type = models.ForeignKey(
         AppointmentType,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="rules",
         verbose_name=_("appointment type"),
     )
@@ -206,7 +206,7 @@ class Slot(models.Model):
     end = models.DateTimeField(_("end"))
     appointment_type = models.ForeignKey(
         AppointmentType,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="slots",
         verbose_name=_("appointment type"),
     )
@@ -254,7 +254,7 @@ class Appointment(models.Model):
     # Copied from the slot (see the module docstring).
     practitioner = models.ForeignKey(
         Practitioner,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="appointments",
         verbose_name=_("practitioner"),
     )

@@ -31,6 +31,25 @@ DEMO_PATIENTS = [
 ]
 
 
+def _template(practitioner: str, rules: list[tuple[int, str, str, str]]) -> dict[str, Any]:
+    """A weekly template valid from a fixed Monday (a stable document), 20-minute slots."""
+    return {
+        "practitioner": practitioner,
+        "valid_from": "2026-01-05",
+        "valid_to": None,
+        "rules": [
+            {
+                "weekday": day,
+                "start": start,
+                "end": end,
+                "slot_minutes": 20,
+                "appointment_type": kind,
+            }
+            for day, start, end, kind in sorted(rules)
+        ],
+    }
+
+
 def demo_document() -> dict[str, Any]:
     return {
         "format": "eportal-clinic/1",
@@ -97,6 +116,30 @@ def demo_document() -> dict[str, Any]:
         # The leaflet's example: patients may book both the locum and their own GP; the junior
         # doctor handles all urgent same-day appointments and all requests from patients
         # without a GP at the clinic.
+        "appointment_types": [
+            {"key": "ep", "name": "ePortal", "minutes": 20, "colour": "#0d6efd", "online": True},
+            {
+                "key": "kontroll",
+                "name": "Kontroll",
+                "minutes": 20,
+                "colour": "#6c757d",
+                "online": False,
+            },
+        ],
+        "schedule_templates": [
+            _template(
+                "p-hansen",
+                [(d, "08:00", "11:00", "ep") for d in (1, 2, 3, 4, 5)]
+                + [(d, "12:00", "15:00", "kontroll") for d in (1, 2, 3, 4, 5)],
+            ),
+            _template(
+                "p-nordmann",
+                [(d, "08:00", "11:00", "ep") for d in (1, 2, 3, 4, 5)]
+                + [(d, "12:00", "15:00", "kontroll") for d in (1, 2, 3, 4)],
+            ),
+            _template("p-turnus", [(d, "08:00", "15:40", "ep") for d in (1, 2, 3, 4, 5)]),
+            _template("p-vikar", [(d, "09:00", "14:00", "ep") for d in (2, 4)]),
+        ],
         "service_matrix": [
             {
                 "service": "booking",

@@ -242,3 +242,15 @@ def test_loaddemo_loads_the_demo_clinic_and_admin():
     text = out.getvalue()
     assert "Login.aspx?ClinicId=DEMO" in text
     assert "admin@demo.eportal.invalid" in text
+
+
+def test_the_demo_clinic_has_a_timebook_with_online_slots(django_capture_on_commit_callbacks):
+    from booking.models import Slot
+
+    with django_capture_on_commit_callbacks(execute=True):  # slots are laid after the commit
+        call_command("loaddemo", stdout=io.StringIO())
+    clinic = Clinic.objects.get(ep_ident="DEMO")
+    assert Slot.objects.filter(practitioner__clinic=clinic, appointment_type__online=True).exists()
+    exported = export_clinic(clinic)
+    assert exported["appointment_types"] == demo_document()["appointment_types"]
+    assert exported["schedule_templates"] == demo_document()["schedule_templates"]
