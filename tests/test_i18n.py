@@ -384,6 +384,59 @@ def test_page_speaks_the_chosen_language(client, i18n_clinic, page, language):
     check_language(text, language)
 
 
+PATIENT_PAGES = {
+    "home page": (
+        "/c/I18N1/home/",
+        {
+            "nb": "Dette kan du gjøre her",
+            "nn": "Dette kan du gjere her",
+            "en": "What you can do here",
+        },
+    ),
+    "booking": (
+        "/c/I18N1/timer/",
+        {
+            "nb": "Legekontoret tilbyr deg ikke timebestilling på nett",
+            "nn": "Legekontoret tilbyr deg ikkje timebestilling på nett",
+            "en": "The clinic offers no online booking to you at the moment.",
+        },
+    ),
+    "my appointments": (
+        "/c/I18N1/mine-timer/",
+        {
+            "nb": "Du har ingen kommende timer.",
+            "nn": "Du har ingen komande timar.",
+            "en": "You have no upcoming appointments.",
+        },
+    ),
+    "urgent appointment": (
+        "/c/I18N1/hastetime/",
+        {
+            "nb": "Legekontoret tilbyr deg ikke hastetimer på nett.",
+            "nn": "Legekontoret tilbyr deg ikkje hastetimar på nett.",
+            "en": "The clinic offers no urgent appointments online to you.",
+        },
+    ),
+}
+PATIENT_NAV = {"nb": "Dine sider", "nn": "Sidene dine", "en": "Your pages"}
+
+
+@pytest.mark.parametrize("language", ["nb", "nn", "en"])
+@pytest.mark.parametrize("page", list(PATIENT_PAGES))
+def test_patient_page_speaks_the_chosen_language(patient_client_for, i18n_clinic, page, language):
+    patient = factories.make_patient(i18n_clinic, name="Kari Testesen")
+    client = patient_client_for(patient)
+    url, phrases = PATIENT_PAGES[page]
+    response = get(client, url, language)
+    assert response.status_code == 200
+    lang, text = visible(response.content.decode())
+    text = text.replace(patient.name, "[[patient]]")
+    assert lang == language
+    assert phrases[language] in text, text
+    assert PATIENT_NAV[language] in text
+    check_language(text, language)
+
+
 def test_bokmal_is_the_default_whatever_the_browser_asks(client, i18n_clinic):
     response = client.get("/c/I18N1/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
     lang, text = visible(response.content.decode())
