@@ -8,7 +8,7 @@ PORT ?= 8000
 # The embedded default: SQLite, tasks in-process, SMS to the console, synthetic ids allowed.
 DEV_ENV := DEBUG=1 EPORTAL_ALLOW_SYNTHETIC_IDS=1
 
-.PHONY: install run test lint format messages check clean
+.PHONY: install run test lint format messages check clean bench
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: lint check
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The load benchmark (docs/benchmarks.md): needs PostgreSQL, Redis and wrk; not part of `test`.
+bench: install
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 # Re-extract translatable strings into the committed catalogues after changing UI text.
 messages: install
