@@ -91,3 +91,11 @@ def patient_client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def sms_dir(settings, tmp_path):
+    """SMS go through the file backend into a fresh folder (one text file per message)."""
+    settings.SMS_BACKEND = "sms.backends.file.FileBackend"
+    settings.SMS_FILE_PATH = str(tmp_path)
+    return tmp_path

@@ -19,13 +19,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "fjelltur-i-oktober-2026"
 
 
-@pytest.fixture
-def sms_dir(settings, tmp_path):
-    settings.SMS_BACKEND = "sms.backends.file.FileBackend"
-    settings.SMS_FILE_PATH = str(tmp_path)
-    return tmp_path
-
-
 def latest_code(sms_dir) -> str:
     files = sorted(sms_dir.iterdir())
     assert files, "no SMS was written"
