@@ -161,6 +161,8 @@ def test_urgent_path(page: Page, live_server, world, sms_dir):
         now.date() + datetime.timedelta(days=1), datetime.time(0, 0), tzinfo=OSLO
     )
     start = now + (midnight - now) / 2  # later today, whatever the time of the test run
+    if midnight - now < datetime.timedelta(minutes=10):
+        pytest.skip("too close to midnight for a slot later today")
     slot = make_slot(junior, world.ep, start.replace(second=0, microsecond=0), minutes=1)
     page.reload()
     page.locator(f'a[href="/c/DEMO1/hastetime/{slot.pk}/"]').click()
