@@ -20,6 +20,13 @@ SESSION_CHALLENGE = "login_challenge"
 SESSION_PERSON = "login_person"
 
 
+def _bankid_available(clinic: Clinic) -> bool:
+    """Offer the BankID button only where the clinic allows it and the provider is set up."""
+    from .oidc import bankid_configured  # oidc imports this module
+
+    return clinic.allow_bankid and bankid_configured()
+
+
 def unknown_clinic(request: HttpRequest) -> HttpResponse:
     return render(request, "clinics/unknown_clinic.html", status=404)
 
@@ -41,7 +48,8 @@ def start(request: HttpRequest, ep_ident: str) -> HttpResponse:
         return unknown_clinic(request)
     if clinic.ep_ident != ep_ident:
         return redirect("clinics:start", ep_ident=clinic.ep_ident)
-    return render(request, "clinics/start.html", {"clinic": clinic})
+    context = {"clinic": clinic, "bankid_available": _bankid_available(clinic)}
+    return render(request, "clinics/start.html", context)
 
 
 # Password + SMS code
@@ -102,7 +110,8 @@ def login(request: HttpRequest, ep_ident: str) -> HttpResponse:
         else:
             _remember_challenge(request, challenge, form.cleaned_data["national_id"])
             return redirect("clinics:login_code", ep_ident=clinic.ep_ident)
-    return render(request, "clinics/login.html", {"clinic": clinic, "form": form})
+    context = {"clinic": clinic, "form": form, "bankid_available": _bankid_available(clinic)}
+    return render(request, "clinics/login.html", context)
 
 
 def password_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
@@ -228,4 +237,6 @@ def logout(request: HttpRequest, ep_ident: str) -> HttpResponse:
 
 @patient_required
 def home(request: HttpRequest, ep_ident: str) -> HttpResponse:
-    return render(request, "clinics/home.html", {"clinic": request.patient.clinic})
+    clinic = request.patient.clinic
+    context = {"clinic": clinic, "bankid_available": _bankid_available(clinic)}
+    return render(request, "clinics/home.html", context)

@@ -56,3 +56,13 @@ def test_start_page_case_redirects_to_canonical(client, clinic):
     response = client.get("/c/demo1/")
     assert response.status_code == 302
     assert response["Location"] == "/c/DEMO1/"
+
+
+def test_bankid_button_only_when_the_provider_is_configured(client, clinic, settings):
+    assert "/c/DEMO1/bankid/" not in client.get("/c/DEMO1/").content.decode()
+    settings.OIDC_RP_CLIENT_ID = "eportal"
+    settings.OIDC_OP_ISSUER = "https://idp.example"
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = "https://idp.example/authorize"
+    settings.OIDC_OP_TOKEN_ENDPOINT = "https://idp.example/token"
+    settings.OIDC_OP_JWKS_ENDPOINT = "https://idp.example/jwks"
+    assert "/c/DEMO1/bankid/" in client.get("/c/DEMO1/").content.decode()

@@ -39,8 +39,14 @@ def test_home_page_is_never_cached(patient_client_for, demo):
     assert "no-store" in response["Cache-Control"]
 
 
-def test_clinic_can_require_bankid_for_econsultation(patient_client_for, demo):
+def test_clinic_can_require_bankid_for_econsultation(patient_client_for, demo, settings):
     from clinics.models import Clinic
+
+    settings.OIDC_RP_CLIENT_ID = "eportal"
+    settings.OIDC_OP_ISSUER = "https://idp.example"
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = "https://idp.example/authorize"
+    settings.OIDC_OP_TOKEN_ENDPOINT = "https://idp.example/token"
+    settings.OIDC_OP_JWKS_ENDPOINT = "https://idp.example/jwks"
 
     Clinic.objects.filter(ep_ident="DEMO").update(econsult_requires_bankid=True)
     patient = Patient.objects.get(name="Kari Testesen")
