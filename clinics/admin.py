@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from . import audit, identity
@@ -40,7 +41,9 @@ class PatientAdminForm(forms.ModelForm):
         fields = ("clinic", "national_id", "name", "mobile", "journal_active", "patient_list")
 
     national_id = forms.CharField(
-        label=_("identity number"), max_length=20, help_text=_("11 digits; spaces are ignored.")
+        label=capfirst(_("identity number")),
+        max_length=20,
+        help_text=_("11 digits; spaces are ignored."),
     )
 
     def clean_national_id(self) -> str:

@@ -12,6 +12,20 @@ from . import views
 
 admin.site.login = secure_admin_login(admin.site.login)  # staff log in through allauth
 admin.site.site_header = "ePortal"
+_get_app_list = admin.site.get_app_list
+
+
+def _app_list_keeping_eportal_lowercase(request, app_label=None):  # type: ignore[no-untyped-def]
+    """The admin capitalises model names; "ePortal tjenester" must not read "EPortal"."""
+    apps = _get_app_list(request, app_label)
+    for app in apps:
+        for model in app["models"]:
+            if model["name"].startswith("EPortal"):
+                model["name"] = "e" + model["name"][1:]
+    return apps
+
+
+admin.site.get_app_list = _app_list_keeping_eportal_lowercase
 
 urlpatterns = [
     path("", views.home, name="home"),

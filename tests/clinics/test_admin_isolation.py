@@ -636,3 +636,9 @@ def test_opening_a_patient_is_audited(as_a, a):
 def test_refused_access_leaves_no_read_event_for_the_other_clinic(as_a, b):
     as_a.get(url("patient", "change", b.patient))
     assert not AuditEvent.objects.filter(clinic=b.clinic).exists()
+
+
+def test_admin_index_keeps_the_lowercase_e_of_eportal(admin_client_for, clinic_admin):
+    body = admin_client_for(clinic_admin).get("/admin/").content.decode()
+    assert "ePortal tjenester" in body
+    assert "EPortal" not in body

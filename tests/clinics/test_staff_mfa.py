@@ -79,3 +79,8 @@ def test_signup_is_closed(client, db):
 
     assert not User.objects.filter(email="new@example.org").exists()
     assert response.status_code in (200, 302, 403)
+
+
+def test_staff_login_page_does_not_invite_to_sign_up(client, db):
+    body = client.get("/accounts/login/").content.decode()
+    assert "/accounts/signup/" not in body
