@@ -17,8 +17,9 @@ from functools import partial
 from typing import Any
 
 import holidays
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import formats, timezone, translation
@@ -26,7 +27,7 @@ from django.utils.translation import gettext
 
 from clinics import audit
 from clinics.models import Clinic, Patient, Practitioner
-from delegation.selectors import practitioners_for_queryset
+from delegation.selectors import offered_exists_sql
 from sms.services import sms_queue
 
 from .models import Appointment, ClosedDay, ScheduleTemplate, Slot
@@ -345,7 +346,19 @@ def appointment_book(
     now = now or timezone.now()
     service = "urgent" if urgent else "booking"
     target = Slot.objects.filter(pk=slot_id)
-    offered = practitioners_for_queryset(patient, service).filter(pk=OuterRef("practitioner_id"))
+    # Whether the matrix offers the slot's practitioner: the rule of practitioners_for as
+    # ready-made SQL on the outer slot's column (building and compiling the composed queryset
+    # on every POST cost more than the rest of this statement).
+    quote = connection.ops.quote_name
+    offered_sql = offered_exists_sql(
+        patient, service, f"{quote(Slot._meta.db_table)}.{quote('practitioner_id')}"
+    )
+    offered = (
+        Value(False)
+        if offered_sql is None
+        # Fixed SQL from delegation.selectors; every value is a parameter.
+        else RawSQL(offered_sql[0], offered_sql[1], output_field=BooleanField())  # noqa: S611
+    )
     mine_here = Appointment.objects.filter(
         slot=OuterRef("pk"), patient_id=patient.pk, status=Status.BOOKED
     ).values("pk")[:1]
@@ -369,7 +382,7 @@ def appointment_book(
                     end__gt=Subquery(target.values("start")),
                 )
                 .annotate(
-                    offered=Exists(offered),
+                    offered=offered,
                     taken=Exists(overlapping_booked()),
                     mine_here=Subquery(mine_here),
                     mine_future=Coalesce(Subquery(mine_future), Value(0)),

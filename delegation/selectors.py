@@ -20,8 +20,10 @@ Whatever the matrix's size, this is one query.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
     Case,
     Exists,
@@ -79,9 +81,93 @@ def practitioners_for_queryset(patient: Patient, service: Service | str) -> Quer
     )
 
 
+def _tables() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    names = {
+        "practitioner": Practitioner._meta.db_table,
+        "clinic": Clinic._meta.db_table,
+        "patient_list": PatientList._meta.db_table,
+        "matrix": ServiceMatrix._meta.db_table,
+        "cell": MatrixCell._meta.db_table,
+    }
+    return {key: quote(name) for key, name in names.items()}
+
+
+@functools.cache
+def _offered_sql(with_list: bool) -> tuple[str, str]:
+    """The rule of :func:`practitioners_for_queryset` as SQL on a practitioner ``p``: its FROM
+    and WHERE, and the ORDER BY (own GP first, then name, then id).
+
+    Written once instead of compiled from the ORM expression tree on every request (that
+    compile was most of the cost). ``tests/delegation`` (the matrix property test among them)
+    holds it to the same answers. Parameters: :func:`_offered_params`, then
+    :func:`_order_params`.
+    """
+    t = _tables()
+    where = (
+        # Only quoted table names are put in; every value is a parameter.
+        f"{t['practitioner']} p INNER JOIN {t['clinic']} c ON c.id = p.clinic_id "  # noqa: S608
+        "WHERE p.clinic_id = %s AND c.active = %s AND p.eportal_enabled = %s AND "
+        f"EXISTS (SELECT 1 FROM {t['cell']} mc INNER JOIN {t['matrix']} m ON m.id = mc.matrix_id "
+        "WHERE m.clinic_id = %s AND m.service = %s AND mc.practitioner_id = p.id AND "
+    )
+    if not with_list:
+        return where + "mc.patient_list_id IS NULL)", "p.name ASC, p.id ASC"
+    own_gp = (
+        f"(SELECT pl.gp_id FROM {t['patient_list']} pl "  # noqa: S608 - a quoted table name
+        "WHERE pl.id = %s AND pl.clinic_id = %s)"
+    )
+    # The cell's EXISTS is the first half of the OR: reopen it as "(EXISTS … OR …)".
+    where = where.replace("AND EXISTS (SELECT 1", "AND (EXISTS (SELECT 1", 1)
+    where += (
+        f"mc.patient_list_id = %s) OR (NOT EXISTS (SELECT 1 FROM {t['matrix']} m2 "  # noqa: S608
+        f"WHERE m2.clinic_id = %s AND m2.service = %s) AND p.id = {own_gp}))"
+    )
+    return where, f"CASE WHEN p.id = {own_gp} THEN 0 ELSE 1 END ASC, p.name ASC, p.id ASC"
+
+
+def _offered_params(patient: Patient, service: Service) -> list[object]:
+    clinic_id = patient.clinic_id
+    list_id = patient.patient_list_id
+    params: list[object] = [clinic_id, True, True, clinic_id, service.value]
+    if list_id is not None:
+        params += [list_id, clinic_id, service.value, list_id, clinic_id]
+    return params
+
+
 def practitioners_for(patient: Patient, service: Service | str) -> list[Practitioner]:
-    """The practitioners ``patient`` may use for ``service``: own GP first, then by name."""
-    return list(practitioners_for_queryset(patient, service))
+    """The practitioners ``patient`` may use for ``service``: own GP first, then by name.
+
+    One raw query with the same rule as :func:`practitioners_for_queryset` (which stays for
+    callers that compose it into their own queries).
+    """
+    service = as_service(service)
+    if not patient.can_log_in:
+        return []
+    list_id = patient.patient_list_id
+    where, order = _offered_sql(list_id is not None)
+    params = _offered_params(patient, service)
+    if list_id is not None:
+        params += [list_id, patient.clinic_id]
+    sql = f"SELECT p.* FROM {where} ORDER BY {order}"  # noqa: S608 - fixed SQL, values are params
+    return list(Practitioner.objects.raw(sql, params))
+
+
+def offered_exists_sql(
+    patient: Patient, service: Service | str, practitioner_column: str
+) -> tuple[str, list[object]] | None:
+    """``EXISTS (…)``: whether the practitioner in ``practitioner_column`` (an outer query's
+    column, as SQL) is offered to ``patient`` for ``service``; None when nobody is.
+
+    The same rule as :func:`practitioners_for`, for a ``RawSQL`` annotation where composing
+    :func:`practitioners_for_queryset` would cost an ORM build and compile per request.
+    """
+    service = as_service(service)
+    if not patient.can_log_in:
+        return None
+    where, _order = _offered_sql(patient.patient_list_id is not None)
+    sql = f"EXISTS (SELECT 1 FROM {where} AND p.id = {practitioner_column})"  # noqa: S608
+    return sql, _offered_params(patient, service)
 
 
 def may_use(patient: Patient, service: Service | str, practitioner_id: int) -> bool:
