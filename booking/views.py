@@ -8,6 +8,7 @@ for all the slots of a page (no template filter per slot).
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from html import escape
 
@@ -15,7 +16,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -93,6 +94,13 @@ def _buttons(slots: list[SlotView]) -> SafeString:
 
 
 def _day_label(day: datetime.date) -> str:
+    return _day_label_in(day, translation.get_language())
+
+
+@functools.lru_cache(maxsize=1024)
+def _day_label_in(day: datetime.date, language: str | None) -> str:
+    # ``language`` is the active one (the key): the label depends on nothing else, and a
+    # week page asks for each day's label about twice.
     return formats.date_format(day, "l j. F")
 
 
