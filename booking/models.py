@@ -269,6 +269,8 @@ class Appointment(models.Model):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
+    # The language the patient booked in, so the reminder (sent later by a worker) uses it.
+    language = models.CharField(_("language"), max_length=8, default="nb", editable=False)
 
     class Meta:
         verbose_name = _("appointment")

@@ -417,6 +417,7 @@ def appointment_book(
                 end=slot.end,
                 reason=reason,
                 urgent=urgent,
+                language=translation.get_language() or "nb",
             )
             audit.record(
                 "booking.book",
@@ -522,18 +523,19 @@ def reminders_send(*, now: datetime.datetime | None = None) -> int:
     )
     local_now = now.astimezone(tz).time()
     sent = 0
-    with translation.override(settings.LANGUAGE_CODE):
-        for appointment in due:
-            clinic = appointment.patient.clinic
-            if local_now < settings_of_loaded_clinic(clinic).reminder_time:
-                continue
-            with transaction.atomic():
-                claimed = Appointment.objects.filter(
-                    pk=appointment.pk, status=Status.BOOKED, reminder_sent_at__isnull=True
-                ).update(reminder_sent_at=now)
-                if claimed:
-                    _sms(appointment, appointment.patient, clinic, "booking_reminder")
-                    sent += 1
+    languages = {code for code, _name in settings.LANGUAGES}
+    for appointment in due:
+        clinic = appointment.patient.clinic
+        if local_now < settings_of_loaded_clinic(clinic).reminder_time:
+            continue
+        language = appointment.language if appointment.language in languages else None
+        with transaction.atomic(), translation.override(language or settings.LANGUAGE_CODE):
+            claimed = Appointment.objects.filter(
+                pk=appointment.pk, status=Status.BOOKED, reminder_sent_at__isnull=True
+            ).update(reminder_sent_at=now)
+            if claimed:
+                _sms(appointment, appointment.patient, clinic, "booking_reminder")
+                sent += 1
     return sent
 
 

@@ -70,3 +70,15 @@ def test_no_reminder_for_cancelled_or_later_appointments(world, tomorrow, time_m
     time_machine.move_to(oslo(2026, 2, 2, 20, 0), tick=False)
     send_booking_reminders.delay()
     assert reminders() == []
+
+
+def test_reminder_speaks_the_language_the_patient_booked_in(world, tomorrow, time_machine):
+    time_machine.move_to(oslo(2026, 2, 2, 18, 0), tick=False)
+    Appointment.objects.filter(pk=tomorrow.pk).update(language="en")
+    send_booking_reminders.delay()
+    (english,) = reminders()
+    OutboxMessage.objects.all().delete()
+    Appointment.objects.filter(pk=tomorrow.pk).update(language="nb", reminder_sent_at=None)
+    send_booking_reminders.delay()
+    (bokmaal,) = reminders()
+    assert english.text != bokmaal.text
