@@ -357,7 +357,7 @@ def appointment_book(
         Value(False)
         if offered_sql is None
         # Fixed SQL from delegation.selectors; every value is a parameter.
-        else RawSQL(offered_sql[0], offered_sql[1], output_field=BooleanField())  # noqa: S611
+        else RawSQL(offered_sql[0], offered_sql[1], output_field=BooleanField())  # noqa: S611  # nosec B611
     )
     mine_here = Appointment.objects.filter(
         slot=OuterRef("pk"), patient_id=patient.pk, status=Status.BOOKED

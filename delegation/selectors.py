@@ -106,7 +106,7 @@ def _offered_sql(with_list: bool) -> tuple[str, str]:
     t = _tables()
     where = (
         # Only quoted table names are put in; every value is a parameter.
-        f"{t['practitioner']} p INNER JOIN {t['clinic']} c ON c.id = p.clinic_id "  # noqa: S608
+        f"{t['practitioner']} p INNER JOIN {t['clinic']} c ON c.id = p.clinic_id "  # noqa: S608  # nosec B608
         "WHERE p.clinic_id = %s AND c.active = %s AND p.eportal_enabled = %s AND "
         f"EXISTS (SELECT 1 FROM {t['cell']} mc INNER JOIN {t['matrix']} m ON m.id = mc.matrix_id "
         "WHERE m.clinic_id = %s AND m.service = %s AND mc.practitioner_id = p.id AND "
@@ -114,13 +114,13 @@ def _offered_sql(with_list: bool) -> tuple[str, str]:
     if not with_list:
         return where + "mc.patient_list_id IS NULL)", "p.name ASC, p.id ASC"
     own_gp = (
-        f"(SELECT pl.gp_id FROM {t['patient_list']} pl "  # noqa: S608 - a quoted table name
+        f"(SELECT pl.gp_id FROM {t['patient_list']} pl "  # noqa: S608  # nosec B608 - a quoted table name
         "WHERE pl.id = %s AND pl.clinic_id = %s)"
     )
     # The cell's EXISTS is the first half of the OR: reopen it as "(EXISTS … OR …)".
     where = where.replace("AND EXISTS (SELECT 1", "AND (EXISTS (SELECT 1", 1)
     where += (
-        f"mc.patient_list_id = %s) OR (NOT EXISTS (SELECT 1 FROM {t['matrix']} m2 "  # noqa: S608
+        f"mc.patient_list_id = %s) OR (NOT EXISTS (SELECT 1 FROM {t['matrix']} m2 "  # noqa: S608  # nosec B608
         f"WHERE m2.clinic_id = %s AND m2.service = %s) AND p.id = {own_gp}))"
     )
     return where, f"CASE WHEN p.id = {own_gp} THEN 0 ELSE 1 END ASC, p.name ASC, p.id ASC"
@@ -149,7 +149,7 @@ def practitioners_for(patient: Patient, service: Service | str) -> list[Practiti
     params = _offered_params(patient, service)
     if list_id is not None:
         params += [list_id, patient.clinic_id]
-    sql = f"SELECT p.* FROM {where} ORDER BY {order}"  # noqa: S608 - fixed SQL, values are params
+    sql = f"SELECT p.* FROM {where} ORDER BY {order}"  # noqa: S608  # nosec B608 - fixed SQL, values are params
     return list(Practitioner.objects.raw(sql, params))
 
 
@@ -166,7 +166,7 @@ def offered_exists_sql(
     if not patient.can_log_in:
         return None
     where, _order = _offered_sql(patient.patient_list_id is not None)
-    sql = f"EXISTS (SELECT 1 FROM {where} AND p.id = {practitioner_column})"  # noqa: S608
+    sql = f"EXISTS (SELECT 1 FROM {where} AND p.id = {practitioner_column})"  # noqa: S608  # nosec B608
     return sql, _offered_params(patient, service)
 
 
