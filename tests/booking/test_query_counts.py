@@ -83,5 +83,9 @@ def test_slot_page_and_booking_post_query_counts(clinic, patient_client, size, m
     assert len(enqueued) == 1  # the confirmation SMS
     assert slot_page <= 5
     assert booking <= 10
-    # The same number whatever the clinic's size.
-    assert (slot_page, booking) == (5, 10)
+    # The same number whatever the clinic's size. With sessions read through Redis (CI and
+    # production) the slot page fills the session cache and the POST reads it from there.
+    from django.conf import settings
+
+    cached_sessions = settings.SESSION_ENGINE.endswith("cached_db")
+    assert (slot_page, booking) == ((5, 9) if cached_sessions else (5, 10))
