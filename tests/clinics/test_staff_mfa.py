@@ -84,3 +84,17 @@ def test_signup_is_closed(client, db):
 def test_staff_login_page_does_not_invite_to_sign_up(client, db):
     body = client.get("/accounts/login/").content.decode()
     assert "/accounts/signup/" not in body
+
+
+def test_staff_password_reset_sends_an_email(client, clinic_admin, mailoutbox):
+    client.post("/accounts/password/reset/", {"email": clinic_admin.email})
+    assert len(mailoutbox) == 1
+    assert clinic_admin.email in mailoutbox[0].to
+
+
+def test_allauth_rate_limits_failed_staff_logins(client, clinic_admin):
+    for _ in range(5):
+        client.post("/accounts/login/", {"login": clinic_admin.email, "password": "wrong-one"})
+    response = client.post("/accounts/login/", {"login": clinic_admin.email, "password": PASSWORD})
+    assert response.status_code in (200, 429)
+    assert "_auth_user_id" not in client.session  # locked out for now, even with the password
