@@ -168,6 +168,8 @@ ACCOUNT_SESSION_REMEMBER = False
 EPORTAL_STAFF_MFA_REQUIRED = envbool("EPORTAL_STAFF_MFA_REQUIRED", True)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "ePortal"
+# Accept the previous and next 30-second code too (RFC 6238's allowance for clock drift).
+MFA_TOTP_TOLERANCE = 1
 # allauth's rate limits (failed logins, password resets) are on with their defaults.
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "admin:index"

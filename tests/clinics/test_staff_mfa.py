@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import time_machine
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 
@@ -16,6 +17,13 @@ PASSWORD = "correct-horse-battery"
 @pytest.fixture(autouse=True)
 def _require_mfa(settings):
     settings.EPORTAL_STAFF_MFA_REQUIRED = True
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    # The code is computed and checked in the same 30-second step, whatever the real clock.
+    with time_machine.travel(time.time(), tick=False):
+        yield
 
 
 def current_code(secret: str, offset: int = 0) -> str:
