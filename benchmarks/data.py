@@ -183,6 +183,19 @@ def build_clinic(*, practitioners: int, patients: int, booked: int, seed: int) -
     return World(clinic, measured, [p.pk for p in others], week, week_free, patients)
 
 
+def existing_world() -> World:
+    """The clinic :func:`build_clinic` made earlier (a database kept for profiling)."""
+    clinic = Clinic.objects.get(ep_ident=EP_IDENT)
+    staff = list(Practitioner.objects.filter(clinic=clinic).order_by("key"))
+    week = _measured_week(timezone.now())
+    week_start, week_end = local_midnight(week), local_midnight(week + datetime.timedelta(7))
+    week_free = free_slots(
+        practitioner_ids=[staff[0].pk], start=max(week_start, timezone.now()), end=week_end
+    ).count()
+    patients = Patient.objects.filter(clinic=clinic).count()
+    return World(clinic, staff[0], [p.pk for p in staff[1:]], week, week_free, patients)
+
+
 def create_sessions(world: World, *, count: int, seed: int) -> list[tuple[str, str]]:
     """``count`` logged-in patient sessions, written straight into the session store with
     the keys :func:`clinics.patient_session.log_in_patient` sets (as after a password + SMS

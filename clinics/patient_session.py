@@ -21,6 +21,7 @@ from django.utils.cache import add_never_cache_headers
 
 from . import audit
 from .models import Patient
+from .prepared import PreparedQuery
 
 SESSION_PATIENT = "patient_id"
 SESSION_CLINIC = "patient_clinic_id"
@@ -97,6 +98,14 @@ def auth_method(request: HttpRequest) -> str | None:
     return request.session.get(SESSION_METHOD) if getattr(request, "patient", None) else None
 
 
+# Read on every request of a logged-in patient: compiled once, then only bound.
+_PATIENT = PreparedQuery(
+    lambda pk, clinic_id: Patient.objects.select_related("clinic", "patient_list").filter(
+        pk=pk, clinic_id=clinic_id
+    )[:1]
+)
+
+
 def _current_patient(request: HttpRequest) -> Patient | None:
     session = request.session
     patient_id = session.get(SESSION_PATIENT)
@@ -105,11 +114,7 @@ def _current_patient(request: HttpRequest) -> Patient | None:
     now = int(time.time())
     login_at = session.get(SESSION_LOGIN_AT, 0)
     seen_at = session.get(SESSION_SEEN_AT, 0)
-    patient = (
-        Patient.objects.select_related("clinic", "patient_list")
-        .filter(pk=patient_id, clinic_id=session.get(SESSION_CLINIC))
-        .first()
-    )
+    patient = _PATIENT.first(pk=patient_id, clinic_id=session.get(SESSION_CLINIC))
     if now - seen_at > idle_timeout() or now - login_at > absolute_lifetime():
         end_patient_session(request, reason="timeout", patient=patient)
         request.patient_session_expired = True

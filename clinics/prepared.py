@@ -1,0 +1,227 @@
+"""ORM queries compiled to SQL once per process, then run with new values.
+
+The hot pages run the same few queries on every request with different values (the
+patient's id, a week's dates). Building and compiling a queryset costs far more Python than
+PostgreSQL needs to answer it, so :class:`PreparedQuery` compiles the queryset once, with a
+placeholder value for each argument, remembers the SQL and where each argument's value goes
+among its parameters, and afterwards only binds the new values, executes and turns the rows
+into what the queryset would have returned (model instances with their ``select_related``
+objects, or ``values_list`` tuples), using the compiler's own converters and populators.
+
+The queryset stays the single statement of the query; the tests compare both. Rules for a
+builder (checked where they can be, with an error at the first compile):
+
+- every argument is used as a plain value: ``field=value``, ``field__in=[...]``, ``gte``,
+  ``lt``..., not inside a string lookup such as ``icontains`` that rewrites it;
+- an argument that changes the *shape* of the query (``None`` or not, a ``bool``, the length
+  of a list) is part of the cache key: each shape is compiled once;
+- the queryset uses a plain model or ``values_list`` iterable, no ``prefetch_related``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
+
+# Placeholders: values no real row has, inside every integer field's range (Django treats an
+# out-of-range value as matching nothing, which would drop it from the SQL).
+_INT_BASE = 1_987_654_321
+_DATETIME_BASE = datetime.datetime(1111, 1, 1, tzinfo=datetime.UTC)
+_DATE_BASE = datetime.date(1111, 1, 1)
+
+
+def _sentinel(kind: type, n: int) -> Any:
+    if kind is int:
+        return _INT_BASE - n
+    if kind is str:
+        return f"\x1eprepared-{n}\x1e"
+    if kind is datetime.datetime:
+        return _DATETIME_BASE + datetime.timedelta(seconds=n)
+    if kind is datetime.date:
+        return _DATE_BASE + datetime.timedelta(days=n)
+    raise TypeError(f"PreparedQuery cannot bind a {kind.__name__}")
+
+
+def _shape(value: Any) -> Any:
+    """What of an argument is baked into the SQL (the rest is bound per call)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, list | tuple):
+        return ("list", len(value), tuple(type(v) for v in value))
+    return type(value)
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    #: Per parameter: a constant, or (argument name, index in a list argument or None, adapt).
+    slots: list[tuple[bool, Any]]
+    materialize: Callable[[list[tuple[Any, ...]]], list[Any]]
+
+
+class PreparedQuery:
+    """``PreparedQuery(lambda pk, clinic_id: Patient.objects.filter(...))(pk=1, clinic_id=2)``.
+
+    Returns a list: what ``list(queryset)`` would give. Arguments are passed by name.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[Any]], *, using: str = "default") -> None:
+        self._build = build
+        self._using = using
+        self._lock = threading.Lock()
+        # One compile per connection object (each thread has its own) and shape of arguments.
+        self._cache: dict[tuple[int, tuple[Any, ...]], _Compiled] = {}
+
+    def __call__(self, **values: Any) -> list[Any]:
+        connection = connections[self._using]
+        key = (id(connection), tuple((name, _shape(v)) for name, v in sorted(values.items())))
+        compiled = self._cache.get(key)
+        if compiled is None:
+            with self._lock:
+                compiled = self._cache.get(key) or self._compile(connection, values)
+                self._cache[key] = compiled
+        params = [
+            value if constant else self._bind(values, value) for constant, value in compiled.slots
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        return compiled.materialize(rows)
+
+    def first(self, **values: Any) -> Any:
+        found = self(**values)
+        return found[0] if found else None
+
+    @staticmethod
+    def _bind(values: dict[str, Any], slot: tuple[str, int | None, Callable[[Any], Any]]) -> Any:
+        name, index, adapt = slot
+        value = values[name] if index is None else values[name][index]
+        return adapt(value)
+
+    def _compile(self, connection: Any, values: dict[str, Any]) -> _Compiled:
+        ops = connection.ops
+        sentinels: dict[str, Any] = {}
+        # (sentinel as it appears among the parameters) -> (name, list index, adapter)
+        lookup: dict[Any, tuple[str, int | None, Callable[[Any], Any]]] = {}
+        counter = 0
+
+        def placeholder(name: str, value: Any, index: int | None) -> Any:
+            nonlocal counter
+            counter += 1
+            kind = type(value)
+            sentinel = _sentinel(kind, counter)
+            adapters: list[Callable[[Any], Any]] = [lambda v: v]
+            if kind is datetime.datetime:
+                adapters.append(ops.adapt_datetimefield_value)
+            elif kind is datetime.date:
+                adapters.append(ops.adapt_datefield_value)
+            for adapt in adapters:
+                lookup[_hashable(adapt(sentinel))] = (name, index, adapt)
+            return sentinel
+
+        for name, value in values.items():
+            if value is None or isinstance(value, bool):
+                sentinels[name] = value
+            elif isinstance(value, list | tuple):
+                sentinels[name] = [placeholder(name, v, i) for i, v in enumerate(value)]
+            else:
+                sentinels[name] = placeholder(name, value, None)
+
+        queryset = self._build(**sentinels).using(connection.alias)
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:
+            raise ValueError("PreparedQuery does not support prefetch_related")
+        compiler = queryset.query.get_compiler(using=connection.alias)
+        sql, params = compiler.as_sql()
+        slots: list[tuple[bool, Any]] = []
+        found = set()
+        for param in params:
+            slot = lookup.get(_hashable(param))
+            if slot is None:
+                if isinstance(param, str) and "\x1eprepared-" in param:
+                    raise ValueError("A PreparedQuery argument was rewritten by its lookup")
+                slots.append((True, param))
+            else:
+                slots.append((False, slot))
+                found.add((slot[0], slot[1]))
+        missing = [
+            name
+            for name, value in values.items()
+            if not (value is None or isinstance(value, bool))
+            and not all(
+                (name, i) in found
+                for i in (range(len(value)) if isinstance(value, list | tuple) else [None])
+            )
+        ]
+        if missing:
+            raise ValueError(f"PreparedQuery arguments not found in the SQL: {missing}")
+        return _Compiled(sql, slots, _materializer(queryset, compiler))
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return (type(value), value)
+
+
+def _materializer(queryset: QuerySet[Any], compiler: Any) -> Callable[[list[Any]], list[Any]]:
+    db = queryset.db
+    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
+    converters = compiler.get_converters(fields)
+
+    def converted(rows: list[Any]) -> Any:
+        return compiler.apply_converters(rows, converters) if converters else rows
+
+    iterable = queryset._iterable_class
+    if iterable is FlatValuesListIterable:
+        return lambda rows: [row[0] for row in converted(rows)]
+    if iterable is ValuesListIterable and not queryset._fields:
+        raise ValueError("PreparedQuery supports values_list with named fields")
+    if iterable is ValuesListIterable:
+        names = list(queryset._fields)
+        selected = [
+            *queryset.query.extra_select,
+            *queryset.query.values_select,
+            *queryset.query.annotation_select,
+        ]
+        if names == selected:
+            return lambda rows: [tuple(row) for row in converted(rows)]
+        positions = [selected.index(name) for name in names]
+        return lambda rows: [tuple(row[i] for i in positions) for row in converted(rows)]
+    if iterable is not ModelIterable:
+        raise ValueError(f"PreparedQuery does not support {iterable.__name__}")
+
+    select, klass_info = compiler.select, compiler.klass_info
+    annotation_col_map = compiler.annotation_col_map
+    model_cls = klass_info["model"]
+    select_fields = klass_info["select_fields"]
+    start, end = select_fields[0], select_fields[-1] + 1
+    init_list = [f[0].target.attname for f in select[start:end]]
+    populators = get_related_populators(klass_info, select, db)
+
+    def models(rows: list[Any]) -> list[Any]:
+        objects = []
+        for row in converted(rows):
+            obj = model_cls.from_db(db, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            if annotation_col_map:
+                for attr_name, col_pos in annotation_col_map.items():
+                    setattr(obj, attr_name, row[col_pos])
+            objects.append(obj)
+        return objects
+
+    return models
