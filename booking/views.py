@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from clinics import audit
 from clinics.models import Practitioner
 from clinics.patient_session import patient_required
+from clinics.urlcache import cached_reverse
 from delegation.selectors import practitioners_for
 
 from . import services
@@ -33,6 +34,7 @@ from .selectors import (
     booking_settings,
     booking_window,
     first_free_slot,
+    free_slot_rows,
     free_slots,
     local_midnight,
     local_today,
@@ -57,9 +59,9 @@ class SlotView:
 class DayView:
     date: datetime.date
     label: str
-    slots: list[SlotView]
-    #: The day's slot buttons, escaped and joined once in Python: a week has about a hundred
-    #: slots, and four template variables per slot were a third of the page's time.
+    #: The day's slot buttons, escaped and joined once in Python (empty: no free time): a
+    #: week has about a hundred slots, and template variables per slot were a third of the
+    #: page's time.
     buttons: SafeString
 
     @property
@@ -80,17 +82,31 @@ def _picker(practitioners: list[Practitioner], chosen: Practitioner) -> SafeStri
     return mark_safe("".join(items))  # noqa: S308  # nosec B308 B703 - the only value, the name, is escaped
 
 
-def _buttons(slots: list[SlotView]) -> SafeString:
-    # ``html.escape`` is what Django's ``escape`` does for these plain strings (the same
-    # output as ``format_html_join``), without its per-value ``conditional_escape`` overhead.
-    return mark_safe(  # noqa: S308  # nosec B308 B703 - every value is escaped here
-        "".join(
-            f'<li><a class="btn btn-outline-primary btn-sm" id="slot-{slot.id:d}" '
-            f'href="{escape(slot.url)}" aria-label="{escape(slot.label)}">'
-            f"{escape(slot.time)}</a></li>"
-            for slot in slots
+def _week_buttons(
+    rows: list[tuple[int, datetime.datetime, int]], name: str, base_url: str
+) -> dict[datetime.date, SafeString]:
+    """Each day's slot buttons as HTML: the time, and an accessible label naming the time,
+    the day and the practitioner. ``html.escape`` maps character by character, so the label
+    is assembled from parts escaped once per page or day instead of once per slot."""
+    tz = local_tz()
+    pattern = escape(_("%(time)s, %(day)s, %(practitioner)s"))
+    url, practitioner = escape(base_url), escape(name)
+    by_day: dict[datetime.date, list[str]] = {}
+    day_labels: dict[datetime.date, str] = {}
+    for pk, start, _practitioner_id in rows:
+        local = start.astimezone(tz)
+        day = local.date()
+        buttons = by_day.get(day)
+        if buttons is None:
+            buttons = by_day[day] = []
+            day_labels[day] = escape(_day_label(day))
+        time = f"{local.hour:02d}:{local.minute:02d}"
+        label = pattern % {"time": time, "day": day_labels[day], "practitioner": practitioner}
+        buttons.append(
+            f'<li><a class="btn btn-outline-primary btn-sm" id="slot-{pk:d}" '
+            f'href="{url}{pk:d}/" aria-label="{label}">{time}</a></li>'
         )
-    )
+    return {day: mark_safe("".join(buttons)) for day, buttons in by_day.items()}  # noqa: S308  # nosec B308 B703 - escaped above
 
 
 def _day_label(day: datetime.date) -> str:
@@ -174,17 +190,14 @@ def book(request: HttpRequest, ep_ident: str) -> HttpResponse:
     end = min(local_midnight(monday + WEEK), window.horizon_end)
     rows = []
     if start < end:
-        rows = list(
-            free_slots(practitioner_ids=[chosen.pk], start=start, end=end).values_list(
-                "pk", "start", "practitioner_id"
-            )
-        )
-    base_url = reverse("booking:book", kwargs={"ep_ident": clinic.ep_ident})
-    by_day = _slot_views(rows, {chosen.pk: chosen.name}, base_url)
+        rows = free_slot_rows(practitioner_ids=[chosen.pk], start=start, end=end)
+    base_url = cached_reverse("booking:book", clinic.ep_ident)
+    by_day = _week_buttons(rows, chosen.name, base_url)
+    empty = SafeString()
     days = [
-        DayView(day, _day_label(day), slots, _buttons(slots))
-        for day, slots in ((d, by_day.get(d, [])) for d in (monday + i * DAY for i in range(7)))
-        if day.weekday() < 5 or slots
+        DayView(day, _day_label(day), by_day.get(day, empty))
+        for day in (monday + i * DAY for i in range(7))
+        if day.weekday() < 5 or day in by_day
     ]
     week_end = monday + 6 * DAY
     context.update(
@@ -469,12 +482,8 @@ def urgent(request: HttpRequest, ep_ident: str) -> HttpResponse:
     now = timezone.now()
     slots: list[SlotView] = []
     if practitioners:
-        rows = list(
-            free_slots(
-                practitioner_ids=list(names),
-                start=now,
-                end=local_midnight(local_today(now) + DAY),
-            ).values_list("pk", "start", "practitioner_id")
+        rows = free_slot_rows(
+            practitioner_ids=list(names), start=now, end=local_midnight(local_today(now) + DAY)
         )
         base = reverse("booking:urgent", kwargs={"ep_ident": clinic.ep_ident})
         slots = [s for day in _slot_views(rows, names, base).values() for s in day]

@@ -43,7 +43,11 @@ def entry(request: HttpRequest) -> HttpResponse:
 
 
 def start(request: HttpRequest, ep_ident: str) -> HttpResponse:
-    clinic = clinic_by_ep_ident(ep_ident)
+    patient = getattr(request, "patient", None)
+    if patient is not None and patient.clinic.ep_ident.lower() == ep_ident.lower():
+        clinic = patient.clinic  # read with the patient (active: the session checked it)
+    else:
+        clinic = clinic_by_ep_ident(ep_ident)
     if clinic is None:
         return unknown_clinic(request)
     if clinic.ep_ident != ep_ident:

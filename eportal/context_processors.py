@@ -59,12 +59,4 @@ def patient_services(request: HttpRequest) -> dict[str, Any]:
     from clinics.patient_session import auth_level
 
     level = auth_level(request)
-    ep_ident = patient.clinic.ep_ident
-    return {
-        "patient_services": SimpleLazyObject(lambda: _services_for(patient, level)),
-        # The patient's own pages, linked from every page's header.
-        "patient_nav": [
-            (_("Home"), reverse("clinics:home", kwargs={"ep_ident": ep_ident})),
-            (_("My appointments"), reverse("booking:mine", kwargs={"ep_ident": ep_ident})),
-        ],
-    }
+    return {"patient_services": SimpleLazyObject(lambda: _services_for(patient, level))}
