@@ -130,7 +130,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "eportal.cache.RedisCache",
             "LOCATION": REDIS_URL,
         }
     }

@@ -85,7 +85,7 @@ def test_database_defaults_to_a_sqlite_file():
     ("env_vars", "backend"),
     [
         ({}, "django.core.cache.backends.locmem.LocMemCache"),
-        ({"REDIS_URL": "redis://localhost:6379/0"}, "django.core.cache.backends.redis.RedisCache"),
+        ({"REDIS_URL": "redis://localhost:6379/0"}, "eportal.cache.RedisCache"),
     ],
 )
 def test_cache_follows_redis_url(env_vars, backend):
