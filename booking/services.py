@@ -27,6 +27,7 @@ from django.utils.translation import gettext
 
 from clinics import audit
 from clinics.models import Clinic, Patient, Practitioner
+from clinics.prepared import PreparedQuery
 from delegation.selectors import offered_exists_sql
 from sms.services import sms_queue
 
@@ -298,13 +299,79 @@ def _sms(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) 
             "Appointment cancelled: %(date)s at %(time)s with %(practitioner)s, %(clinic)s."
         )
         key = f"booking-cancelled:{appointment.pk}"
-    sms_queue(
-        clinic_id=clinic.pk,
-        to=patient.mobile,
-        text=text % values,
-        purpose=kind,
-        idempotency_key=key,
+    try:
+        sms_queue(
+            clinic_id=clinic.pk,
+            to=patient.mobile,
+            text=text % values,
+            purpose=kind,
+            idempotency_key=key,
+        )
+    except ValueError:
+        # A malformed number in the record: the booking or cancellation stands.
+        logger.warning("Appointment %s: no %s SMS (bad number)", appointment.pk, kind)
+
+
+def _lock_slots_query(
+    *,
+    slot_id: int,
+    patient_id: int,
+    clinic_id: int,
+    list_id: int | None,
+    may_use_portal: bool,
+    now: datetime.datetime,
+    urgent: bool,
+) -> Any:
+    """The one statement of :func:`appointment_book` (see there), as a queryset."""
+    target = Slot.objects.filter(pk=slot_id)
+    # Whether the matrix offers the slot's practitioner: the rule of practitioners_for as
+    # ready-made SQL on the outer slot's column.
+    quote = connection.ops.quote_name
+    offered: Any = Value(False)
+    if may_use_portal:
+        sql, params = offered_exists_sql(
+            clinic_id=clinic_id,
+            list_id=list_id,
+            service="urgent" if urgent else "booking",
+            practitioner_column=f"{quote(Slot._meta.db_table)}.{quote('practitioner_id')}",
+        )
+        # Fixed SQL from delegation.selectors; every value is a parameter.
+        offered = RawSQL(sql, params, output_field=BooleanField())  # noqa: S611  # nosec B611
+    mine_here = Appointment.objects.filter(
+        slot=OuterRef("pk"), patient_id=patient_id, status=Status.BOOKED
+    ).values("pk")[:1]
+    mine_future = (
+        Appointment.objects.filter(
+            patient_id=patient_id, status=Status.BOOKED, start__gt=now, urgent=urgent
+        )
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
+    return (
+        Slot.objects.select_for_update(of=("self",))
+        .select_related("practitioner__clinic__booking_settings", "appointment_type")
+        .filter(
+            practitioner_id=Subquery(target.values("practitioner_id")),
+            start__lt=Subquery(target.values("end")),
+            end__gt=Subquery(target.values("start")),
+        )
+        .annotate(
+            offered=offered,
+            taken=Exists(overlapping_booked()),
+            mine_here=Subquery(mine_here),
+            mine_future=Coalesce(Subquery(mine_future), Value(0)),
+        )
+        .order_by("start", "pk")
+    )
+
+
+# Compiled once per process: building these statements cost more than running them.
+_LOCK_SLOTS = PreparedQuery(_lock_slots_query)
+_LOCK_PATIENT = PreparedQuery(
+    lambda pk: Patient.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True)
+)
 
 
 def appointment_book(
@@ -321,73 +388,42 @@ def appointment_book(
     A fixed number of queries whatever the clinic's size (the booking POST stays within ten,
     counting the session, the patient, BEGIN and COMMIT):
 
-    1. one query locks the slot and every slot of the same practitioner overlapping it
+    1. lock the patient's row (below);
+    2. one query locks the slot and every slot of the same practitioner overlapping it
        (``SELECT … FOR UPDATE``: concurrent attempts on one time, or on overlapping slots of
        templates of different lengths, queue up here) and reads with it the clinic's settings,
        whether the matrix offers this practitioner to this patient, whether an overlapping
        appointment is booked, whether it is the patient's own on this slot (a double submit:
        return it) and how many future appointments the patient has (the limit);
-    2. insert the appointment and write the audit event; commit;
-    3. queue the SMS confirmation (its own short transaction, after the booking committed:
-       "lock, book, commit, then queue").
+    3. insert the appointment, the audit event and the confirmation SMS's outbox row, and
+       commit once: the SMS exists exactly when the booking does (the outbox pattern); the
+       Celery task that sends it is published after the commit.
 
     The database has the last word: a booking that committed while we waited for the lock
     makes our insert fail on the partial unique constraint (same slot) or, on PostgreSQL, the
     exclusion constraint (overlapping slot); that IntegrityError becomes :class:`SlotTaken`
     (or, when the winner was this patient's own double submit, returns that appointment).
 
-    Trade-off: the per-patient limit is read in the same statement, so one patient racing
-    themselves on two *different* slots in the same instant could pass it by one; locking
-    the patient's row as well would cost a query more than the budget of the booking POST.
-    It is a fairness rule, not an integrity one; slots can never be double-booked.
+    Before the slots, the patient's row is locked: two bookings by one patient (two tabs,
+    two different slots) queue there, so the per-patient limit read in the statement counts
+    the other one once it has committed.
 
     Raises :class:`SlotTaken`, :class:`SlotUnavailable` or :class:`LimitReached`.
     """
     now = now or timezone.now()
-    service = "urgent" if urgent else "booking"
-    target = Slot.objects.filter(pk=slot_id)
-    # Whether the matrix offers the slot's practitioner: the rule of practitioners_for as
-    # ready-made SQL on the outer slot's column (building and compiling the composed queryset
-    # on every POST cost more than the rest of this statement).
-    quote = connection.ops.quote_name
-    offered_sql = offered_exists_sql(
-        patient, service, f"{quote(Slot._meta.db_table)}.{quote('practitioner_id')}"
-    )
-    offered = (
-        Value(False)
-        if offered_sql is None
-        # Fixed SQL from delegation.selectors; every value is a parameter.
-        else RawSQL(offered_sql[0], offered_sql[1], output_field=BooleanField())  # noqa: S611  # nosec B611
-    )
-    mine_here = Appointment.objects.filter(
-        slot=OuterRef("pk"), patient_id=patient.pk, status=Status.BOOKED
-    ).values("pk")[:1]
-    mine_future = (
-        Appointment.objects.filter(
-            patient_id=patient.pk, status=Status.BOOKED, start__gt=now, urgent=urgent
-        )
-        .order_by()
-        .values("patient")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     try:
         with transaction.atomic():
-            slots = list(
-                Slot.objects.select_for_update(of=("self",))
-                .select_related("practitioner__clinic__booking_settings", "appointment_type")
-                .filter(
-                    practitioner_id=Subquery(target.values("practitioner_id")),
-                    start__lt=Subquery(target.values("end")),
-                    end__gt=Subquery(target.values("start")),
-                )
-                .annotate(
-                    offered=offered,
-                    taken=Exists(overlapping_booked()),
-                    mine_here=Subquery(mine_here),
-                    mine_future=Coalesce(Subquery(mine_future), Value(0)),
-                )
-                .order_by("start", "pk")
+            # The patient's row first: one patient's bookings queue here, so the limit below
+            # counts every booking of theirs that committed (different patients never wait).
+            _LOCK_PATIENT(pk=patient.pk)
+            slots = _LOCK_SLOTS(
+                slot_id=slot_id,
+                patient_id=patient.pk,
+                clinic_id=patient.clinic_id,
+                list_id=patient.patient_list_id,
+                may_use_portal=patient.can_log_in,
+                now=now,
+                urgent=urgent,
             )
             slot = next((s for s in slots if s.pk == slot_id), None)
             if slot is None or not slot.offered or slot.blocked:
@@ -427,6 +463,9 @@ def appointment_book(
                 obj=appointment,
                 details={"slot": slot.pk, "urgent": urgent},
             )
+            # In the booking's transaction (the outbox pattern): the SMS exists exactly when
+            # the booking does, and one commit covers both.
+            _sms(appointment, patient, slot.practitioner.clinic, "booking_confirmation")
     except IntegrityError:
         # A concurrent booking committed while we waited for the lock.
         mine = (
@@ -437,11 +476,6 @@ def appointment_book(
         if mine is not None:
             return mine
         raise SlotTaken from None
-    try:
-        _sms(appointment, patient, slot.practitioner.clinic, "booking_confirmation")
-    except ValueError:
-        # A malformed number in the record: the booking stands, the page confirms it.
-        logger.warning("Booking %s: no confirmation SMS (bad number)", appointment.pk)
     return appointment
 
 

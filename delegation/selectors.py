@@ -127,8 +127,10 @@ def _offered_sql(with_list: bool) -> tuple[str, str]:
 
 
 def _offered_params(patient: Patient, service: Service) -> list[object]:
-    clinic_id = patient.clinic_id
-    list_id = patient.patient_list_id
+    return _offered_params_for(patient.clinic_id, patient.patient_list_id, service)
+
+
+def _offered_params_for(clinic_id: int, list_id: int | None, service: Service) -> list[object]:
     params: list[object] = [clinic_id, True, True, clinic_id, service.value]
     if list_id is not None:
         params += [list_id, clinic_id, service.value, list_id, clinic_id]
@@ -149,25 +151,36 @@ def practitioners_for(patient: Patient, service: Service | str) -> list[Practiti
     params = _offered_params(patient, service)
     if list_id is not None:
         params += [list_id, patient.clinic_id]
-    sql = f"SELECT p.* FROM {where} ORDER BY {order}"  # noqa: S608  # nosec B608 - fixed SQL, values are params
-    return list(Practitioner.objects.raw(sql, params))
+    columns, attnames = _practitioner_columns()
+    sql = f"SELECT {columns} FROM {where} ORDER BY {order}"  # noqa: S608  # nosec B608 - fixed SQL, values are params
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # What a queryset would build, without the per-query column mapping of raw().
+    return [Practitioner.from_db(connection.alias, attnames, row) for row in rows]
+
+
+@functools.cache
+def _practitioner_columns() -> tuple[str, list[str]]:
+    fields = Practitioner._meta.concrete_fields
+    quote = connection.ops.quote_name
+    return ", ".join(f"p.{quote(f.column)}" for f in fields), [f.attname for f in fields]
 
 
 def offered_exists_sql(
-    patient: Patient, service: Service | str, practitioner_column: str
-) -> tuple[str, list[object]] | None:
+    *, clinic_id: int, list_id: int | None, service: Service | str, practitioner_column: str
+) -> tuple[str, list[object]]:
     """``EXISTS (…)``: whether the practitioner in ``practitioner_column`` (an outer query's
-    column, as SQL) is offered to ``patient`` for ``service``; None when nobody is.
+    column, as SQL) is offered for ``service`` to a patient of ``clinic_id`` on ``list_id``
+    (None: no GP here) who may use the portal; check ``patient.can_log_in`` first.
 
     The same rule as :func:`practitioners_for`, for a ``RawSQL`` annotation where composing
     :func:`practitioners_for_queryset` would cost an ORM build and compile per request.
     """
     service = as_service(service)
-    if not patient.can_log_in:
-        return None
-    where, _order = _offered_sql(patient.patient_list_id is not None)
+    where, _order = _offered_sql(list_id is not None)
     sql = f"EXISTS (SELECT 1 FROM {where} AND p.id = {practitioner_column})"  # noqa: S608  # nosec B608
-    return sql, _offered_params(patient, service)
+    return sql, _offered_params_for(clinic_id, list_id, service)
 
 
 def may_use(patient: Patient, service: Service | str, practitioner_id: int) -> bool:

@@ -79,10 +79,16 @@ def sms_queue(
     if not text or len(text) > MAX_TEXT_LENGTH:
         raise ValueError(f"An SMS text must have 1 to {MAX_TEXT_LENGTH} characters.")
     key = idempotency_key or ""
-    if key:
-        existing = OutboxMessage.objects.filter(idempotency_key=key).first()
-        if existing is not None:
-            return existing
+    if not key:
+        # Nothing to deduplicate: a plain insert (no savepoint inside the caller's transaction).
+        message = OutboxMessage.objects.create(
+            clinic_id=clinic_id, recipient=to, text=text, purpose=purpose
+        )
+        _after_commit(message, clinic_id, purpose)
+        return message
+    existing = OutboxMessage.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
             message = OutboxMessage.objects.create(
@@ -98,11 +104,15 @@ def sms_queue(
         if existing is None:
             raise
         return existing
+    _after_commit(message, clinic_id, purpose)
+    return message
+
+
+def _after_commit(message: OutboxMessage, clinic_id: int, purpose: str) -> None:
     # robust: a broker that is down must not turn the caller's committed action into an
     # error; the row stays 'queued' and sms_recover_stale enqueues it again.
     transaction.on_commit(partial(_enqueue, message.pk), robust=True)
     logger.info("SMS %s queued (clinic %s, %s)", message.pk, clinic_id, purpose)
-    return message
 
 
 def _enqueue(message_id: int) -> None:

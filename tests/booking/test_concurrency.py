@@ -112,3 +112,30 @@ def test_the_database_refuses_overlapping_bookings(world):
         book(b, other)
     with pytest.raises(IntegrityError), transaction.atomic():
         book(a, other)
+
+
+def test_one_patient_booking_many_slots_at_once_stays_within_the_limit(world):
+    """Ten tabs of one patient, ten different free slots, the same instant: the clinic's
+    limit (2 future online appointments) holds, because bookings of one patient queue on
+    the patient's row."""
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)
+    start = soon.replace(minute=0, second=0, microsecond=0)
+    slots = [
+        make_slot(world.gp, world.ep, start + datetime.timedelta(minutes=30 * i), minutes=30)
+        for i in range(10)
+    ]
+    service_matrix_save(
+        clinic=world.clinic, service=Service.BOOKING, cells=[(world.gp_list.pk, world.gp.pk)]
+    )
+    patient = factories.make_patient(world.clinic, patient_list=world.gp_list)
+    key = logged_in_client(patient).cookies["sessionid"].value
+    tabs = []
+    for slot in slots:
+        tab = Client()  # one client per thread, all with the patient's session
+        tab.cookies["sessionid"] = key
+        tabs.append((tab, f"/c/DEMO1/timer/{slot.pk}/"))
+    results = race(tabs)
+    statuses = [status for status, _ in results]
+    assert statuses.count(302) == 2, statuses
+    assert set(statuses) == {302, 409}, statuses
+    assert Appointment.objects.filter(patient=patient, status="booked").count() == 2
