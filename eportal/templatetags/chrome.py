@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 from html import escape
+from typing import Any
 
 from django import template
 from django.conf import settings
+from django.templatetags.static import static
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -95,3 +97,21 @@ def patient_header(context: template.Context) -> SafeString:
         f'<button type="submit" class="btn btn-sm btn-outline-dark">{escape(gettext("Log out"))}'
         "</button></form>"
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _asset(path: str) -> str:
+    return static(path)
+
+
+@register.simple_tag
+def asset(path: str) -> str:
+    """``{% static %}``, looked up once per file: the manifest does not change while the
+    process runs."""
+    return _asset(path)
+
+
+@register.simple_tag
+def link(name: str, *args: Any) -> str:
+    """``{% url name arg … %}`` for URLs that take plain values, reversed once per URL."""
+    return cached_reverse(name, *(str(arg) for arg in args))
