@@ -72,6 +72,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--redis", default=f"redis://{HOST}:6379/0", help="cache and broker; '' for none"
     )
+    parser.add_argument(
+        "--pages", default="", help="comma-separated subset of hello,start,home,slots,book"
+    )
     parser.add_argument("--json", type=Path, help="also write every round's numbers here")
     parser.add_argument(
         "--keep", action="store_true", help="leave the database and scratch files (profiling)"
@@ -352,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
             Scenario("book", "booking POST", f"/c/{ep}/timer/", method="POST", expect=302),
         ]
 
+        if args.pages:
+            wanted = {"hello", *args.pages.split(",")}
+            scenarios = [s for s in scenarios if s.name in wanted]
+
         port = free_port()
         log(f"gunicorn: {args.workers} sync workers on {HOST}:{port}")
         gunicorn = start_gunicorn(env, port, args.workers, scratch / "gunicorn.log")
@@ -400,20 +407,26 @@ def main(argv: list[str] | None = None) -> int:
                 log("warm-up done")
                 continue
             rounds.append(results)
-            book = results["book"]
+            book = results.get("book")
             log(
                 f"round {number}: "
                 + ", ".join(
                     f"{n} {r['rps']:.0f}/s p99 {r['p99_us'] / 1000:.1f}ms"
                     for n, r in results.items()
                 )
-                + f"; {book['bookings']} bookings for {book['s3xx']} redirects, "
-                f"double bookings {book['same_slot'] + book['overlapping']}, "
-                f"unexpected statuses {sum(r['unexpected'] for r in results.values())}"
+                + (
+                    f"; {book['bookings']} bookings for {book['s3xx']} redirects, "
+                    f"double bookings {book['same_slot'] + book['overlapping']}"
+                    if book
+                    else ""
+                )
+                + f", unexpected statuses {sum(r['unexpected'] for r in results.values())}"
             )
 
         table = summarise(scenarios, rounds)
-        doubles = sum(r["book"]["same_slot"] + r["book"]["overlapping"] for r in rounds)
+        doubles = sum(
+            r["book"]["same_slot"] + r["book"]["overlapping"] for r in rounds if "book" in r
+        )
         print()
         print(
             f"Medians of {len(rounds)} rounds of {args.duration} s, {args.connections} "
