@@ -306,6 +306,9 @@ def _sms(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) 
             text=text % values,
             purpose=kind,
             idempotency_key=key,
+            # Confirmations and cancellations may go out a few seconds later: no broker
+            # round trip in the patient's request (the reminders are sent by a worker).
+            wait=kind != "booking_reminder",
         )
     except ValueError:
         # A malformed number in the record: the booking or cancellation stands.

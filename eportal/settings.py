@@ -277,6 +277,12 @@ CELERY_TIMEZONE = TIME_ZONE
 # The beat schedule, in one place (times in CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sms-recover-stale": {"task": "sms.tasks.recover_stale_sms", "schedule": 300},
+    # Booking confirmations and cancellations wait up to this long for a worker instead of
+    # costing the booking request a broker round trip (login codes never wait).
+    "sms-dispatch": {
+        "task": "sms.tasks.dispatch_sms",
+        "schedule": envint("SMS_DISPATCH_INTERVAL", 5),
+    },
     "booking-generate-slots": {
         "task": "booking.tasks.generate_slots_nightly",
         "schedule": crontab(hour=2, minute=30),

@@ -65,6 +65,9 @@ class OutboxMessage(models.Model):
         help_text=_("Set by the caller so that the same SMS is never queued twice."),
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
+    #: When the send task was handed to the broker; empty while the row waits for the
+    #: dispatcher (SMS that may wait a few seconds are queued without a broker round trip).
+    enqueued_at = models.DateTimeField(_("enqueued at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -90,6 +93,12 @@ class OutboxMessage(models.Model):
             models.Index(fields=["clinic", "-created"], name="sms_clinic_created"),
             # Finding rows stuck in 'queued' or 'sending'.
             models.Index(fields=["status", "updated"], name="sms_status_updated"),
+            # The dispatcher's rows: queued, not yet handed to the broker.
+            models.Index(
+                fields=["created"],
+                condition=Q(status="queued", enqueued_at__isnull=True),
+                name="sms_waiting_dispatch",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ import re
 from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -61,6 +62,7 @@ def sms_queue(
     text: str,
     purpose: str,
     idempotency_key: str | None = None,
+    wait: bool = False,
 ) -> OutboxMessage:
     """Put an SMS in the outbox and send it once the current transaction commits.
 
@@ -71,6 +73,11 @@ def sms_queue(
     With an ``idempotency_key`` (for example ``f"login-code:{attempt.pk}"``; never personal
     data), a second call with the same key returns the first row and sends nothing more. The
     key is global, so prefix it with what it is about.
+
+    ``wait=True`` is for an SMS that may go out a few seconds later (a booking confirmation):
+    instead of a broker round trip after the commit, :func:`sms_dispatch` (Celery beat,
+    every ``SMS_DISPATCH_INTERVAL`` seconds) hands it to a worker. Login codes do not wait.
+    Without a broker (tasks run in-process) nothing waits.
     """
     if not _E164.fullmatch(to or ""):
         raise ValueError("The recipient must be a phone number in E.164 form.")
@@ -81,10 +88,20 @@ def sms_queue(
     key = idempotency_key or ""
     if not key:
         # Nothing to deduplicate: a plain insert (no savepoint inside the caller's transaction).
+        wait = wait and not settings.CELERY_TASK_ALWAYS_EAGER
         message = OutboxMessage.objects.create(
-            clinic_id=clinic_id, recipient=to, text=text, purpose=purpose
+            clinic_id=clinic_id,
+            recipient=to,
+            text=text,
+            purpose=purpose,
+            enqueued_at=None if wait else timezone.now(),
         )
-        _after_commit(message, clinic_id, purpose)
+        if wait:
+            logger.info(
+                "SMS %s queued for dispatch (clinic %s, %s)", message.pk, clinic_id, purpose
+            )
+        else:
+            _after_commit(message, clinic_id, purpose)
         return message
     existing = OutboxMessage.objects.filter(idempotency_key=key).first()
     if existing is not None:
@@ -97,6 +114,7 @@ def sms_queue(
                 text=text,
                 purpose=purpose,
                 idempotency_key=key,
+                enqueued_at=timezone.now(),
             )
     except IntegrityError:
         # A concurrent caller with the same key committed first.
@@ -119,6 +137,28 @@ def _enqueue(message_id: int) -> None:
     from .tasks import send_sms  # tasks imports this module
 
     send_sms.delay(message_id)
+
+
+def sms_dispatch(*, limit: int = 500) -> int:
+    """Hand the SMS queued with ``wait=True`` to the workers: one send task each, once.
+
+    Claims the rows in one short transaction (``SKIP LOCKED``: two dispatchers never claim
+    the same row) and enqueues after its commit. A row whose task is lost afterwards is
+    picked up by :func:`sms_recover_stale`; sending twice is impossible either way, since
+    :func:`sms_send` locks and checks the row. Returns how many were handed over.
+    """
+    with transaction.atomic():
+        ids = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.QUEUED, enqueued_at__isnull=True)
+            .order_by("created", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            OutboxMessage.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
+            for message_id in ids:
+                transaction.on_commit(partial(_enqueue, message_id), robust=True)
+    return len(ids)
 
 
 def sms_send(*, message_id: int, final_attempt: bool = False) -> OutboxMessage | None:

@@ -32,3 +32,9 @@ def send_sms(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
 def recover_stale_sms() -> None:
     """Re-enqueue lost rows and fail interrupted ones (for Celery beat, every few minutes)."""
     services.sms_recover_stale()
+
+
+@shared_task(ignore_result=True)
+def dispatch_sms() -> None:
+    """Hand SMS queued to wait (booking confirmations) to the workers (beat, every few s)."""
+    services.sms_dispatch()

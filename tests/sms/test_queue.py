@@ -129,3 +129,63 @@ def test_count_today_starts_at_midnight_in_oslo(clinic):
         queue(clinic)
     with time_machine.travel(datetime.datetime(2026, 3, 11, 9, 0, tzinfo=datetime.UTC)):
         assert selectors.count_today(clinic_id=clinic.pk) == 1
+
+
+# SMS that may wait (booking confirmations): no broker round trip in the request; the
+# dispatcher (beat) hands them to a worker, once.
+
+
+@pytest.fixture
+def broker(settings, monkeypatch):
+    """As in production: a broker and a beat (tasks not run in-process); records what is
+    handed to the broker instead of sending it."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    enqueued: list[int] = []
+    monkeypatch.setattr("sms.services._enqueue", enqueued.append)
+    return enqueued
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_sms_is_dispatched_once_by_the_dispatcher(clinic, broker):
+    from sms.services import sms_dispatch
+
+    with transaction.atomic():
+        waiting = queue(clinic, purpose=Purpose.BOOKING_CONFIRMATION, wait=True)
+        now = queue(clinic, purpose=Purpose.LOGIN_CODE)
+    assert broker == [now.pk]  # the login code went at once; the confirmation waits
+    waiting.refresh_from_db()
+    assert waiting.enqueued_at is None and waiting.status == Status.QUEUED
+
+    assert sms_dispatch() == 1
+    assert broker == [now.pk, waiting.pk]
+    waiting.refresh_from_db()
+    assert waiting.enqueued_at is not None
+    assert sms_dispatch() == 0  # never handed over twice
+    assert broker == [now.pk, waiting.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dispatcher_hands_over_nothing_that_rolled_back(clinic, broker):
+    from sms.services import sms_dispatch
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue(clinic, purpose=Purpose.BOOKING_CONFIRMATION, wait=True)
+        raise RuntimeError("the booking failed")
+    assert sms_dispatch() == 0
+    assert broker == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_a_waiting_sms_is_sent_at_commit(clinic):
+    # The embedded default runs tasks in-process and has no beat: nothing may wait there.
+    with transaction.atomic():
+        message = queue(clinic, purpose=Purpose.BOOKING_CONFIRMATION, wait=True)
+    message.refresh_from_db()
+    assert message.status == Status.SENT
+    assert len(sms.outbox) == 1
+
+
+def test_the_dispatcher_runs_on_beat_every_few_seconds(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["sms-dispatch"]
+    assert entry["task"] == "sms.tasks.dispatch_sms"
+    assert entry["schedule"] <= 10
