@@ -41,6 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="leave the database")
     parser.add_argument("--reuse", action="store_true", help="use a database kept before")
+    parser.add_argument("--gc", action="store_true", help="report garbage collector pauses")
     return parser.parse_args(argv)
 
 
@@ -147,6 +148,19 @@ def main(argv: list[str] | None = None) -> int:
             pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
             print(out.getvalue())
             return 0
+        pauses: list[float] = []
+        if args.gc:
+            import gc
+
+            started: list[float] = []
+
+            def on_gc(phase: str, info: dict[str, int]) -> None:
+                if phase == "start":
+                    started.append(time.perf_counter())
+                elif started:
+                    pauses.append((time.perf_counter() - started.pop()) * 1000)
+
+            gc.callbacks.append(on_gc)
         print(
             f"CPU ms per request, median of {args.requests}, pages interleaved "
             "(PostgreSQL time excluded):"
@@ -171,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {page:8s} median {ms:6.2f} ms, best batch {best(times[page]):6.2f} ms"
                 f"{share}, statuses {sorted(statuses[page])}"
+            )
+        if pauses:
+            print(
+                f"  gc: {len(pauses)} collections, {sum(pauses):.1f} ms in all, "
+                f"longest {max(pauses):.2f} ms"
             )
         return 0
     finally:

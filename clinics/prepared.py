@@ -69,6 +69,7 @@ class _Compiled:
     #: Per parameter: a constant, or (argument name, index in a list argument or None, adapt).
     slots: list[tuple[bool, Any]]
     materialize: Callable[[list[tuple[Any, ...]]], list[Any]]
+    fast_timestamps: bool = False
 
 
 class PreparedQuery:
@@ -96,6 +97,8 @@ class PreparedQuery:
             value if constant else self._bind(values, value) for constant, value in compiled.slots
         ]
         with connection.cursor() as cursor:
+            if compiled.fast_timestamps:
+                _use_c_timestamp_loader(cursor.cursor)
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         return compiled.materialize(rows)
@@ -166,7 +169,23 @@ class PreparedQuery:
         ]
         if missing:
             raise ValueError(f"PreparedQuery arguments not found in the SQL: {missing}")
-        return _Compiled(sql, slots, _materializer(queryset, compiler))
+        fast = connection.vendor == "postgresql" and connection.timezone_name == "UTC"
+        return _Compiled(sql, slots, _materializer(queryset, compiler), fast)
+
+
+def _use_c_timestamp_loader(cursor: Any) -> None:
+    """Read ``timestamptz`` with psycopg's C loader on this cursor.
+
+    Django's connection-wide loader is Python (it parses each value, then sets ``tzinfo``);
+    on a connection whose time zone is UTC, which Django sets when ``USE_TZ``, psycopg's C
+    loader returns equal values with the same ``datetime.timezone.utc``, several times
+    faster: a week of free slots is a hundred of them.
+    """
+    import psycopg
+    from psycopg.pq import Format
+
+    oid = psycopg.adapters.types["timestamptz"].oid
+    cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, Format.TEXT))
 
 
 def _hashable(value: Any) -> Any:

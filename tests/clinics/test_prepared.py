@@ -126,3 +126,14 @@ def test_an_unsupported_value_type_is_refused(clinic):
     query = PreparedQuery(lambda pk: Patient.objects.filter(pk=pk))
     with pytest.raises(TypeError):
         query(pk=1.5)
+
+
+def test_timestamps_are_utc_aware_as_the_orm_gives_them(clinic):
+    patient = make_patient(clinic)
+    query = PreparedQuery(lambda pk: Patient.objects.filter(pk=pk).values_list("created"))
+    (created,) = query(pk=patient.pk)[0]
+    expected = Patient.objects.get(pk=patient.pk).created
+    assert created == expected
+    assert created.utcoffset() == datetime.timedelta(0)
+    if connection.vendor == "postgresql":
+        assert created.tzinfo is datetime.UTC
