@@ -27,7 +27,7 @@ from django.utils.translation import gettext
 
 from clinics import audit
 from clinics.models import Clinic, Patient, Practitioner
-from clinics.prepared import PreparedQuery
+from clinics.prepared import PreparedInsert, PreparedQuery
 from delegation.selectors import offered_exists_sql
 from sms.services import sms_queue
 
@@ -372,6 +372,7 @@ def _lock_slots_query(
 
 # Compiled once per process: building these statements cost more than running them.
 _LOCK_SLOTS = PreparedQuery(_lock_slots_query)
+_INSERT_APPOINTMENT = PreparedInsert(Appointment)
 _LOCK_PATIENT = PreparedQuery(
     lambda pk: Patient.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True)
 )
@@ -448,7 +449,7 @@ def appointment_book(
                 raise SlotTaken
             if slot.mine_future >= (1 if urgent else rules.max_future_online):
                 raise LimitReached
-            appointment = Appointment.objects.create(
+            appointment = _INSERT_APPOINTMENT(
                 slot=slot,
                 patient=patient,
                 practitioner=slot.practitioner,

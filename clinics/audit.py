@@ -8,6 +8,9 @@ from django.db import models
 from django.http import HttpRequest
 
 from .models import AuditEvent, Clinic, Patient, User
+from .prepared import PreparedInsert
+
+_INSERT = PreparedInsert(AuditEvent)
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -53,7 +56,7 @@ def record(
     object_repr = ""
     if obj is not None:
         object_repr = obj.masked_national_id if isinstance(obj, Patient) else str(obj)
-    return AuditEvent.objects.create(
+    return _INSERT(  # AuditEvent.objects.create(), compiled once
         action=action,
         actor_type=actor_type,
         clinic=clinic,

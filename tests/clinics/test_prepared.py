@@ -137,3 +137,31 @@ def test_timestamps_are_utc_aware_as_the_orm_gives_them(clinic):
     assert created.utcoffset() == datetime.timedelta(0)
     if connection.vendor == "postgresql":
         assert created.tzinfo is datetime.UTC
+
+
+def test_prepared_insert_writes_what_create_writes(clinic):
+    from clinics.models import AuditEvent
+    from clinics.prepared import PreparedInsert
+
+    patient = make_patient(clinic)
+    insert = PreparedInsert(AuditEvent)
+    fields = {
+        "action": "booking.book",
+        "actor_type": AuditEvent.ActorType.PATIENT,
+        "clinic": clinic,
+        "patient": patient,
+        "object_type": "booking.appointment",
+        "object_id": "7",
+        "details": {"slot": 3, "urgent": False},
+        "ip": "127.0.0.1",
+    }
+    first = insert(**fields)
+    second = insert(**{**fields, "object_id": "8", "details": {"slot": 4}})
+    reference = AuditEvent.objects.create(**fields)
+    assert first.pk and second.pk and first.pk != second.pk
+    assert first._state.adding is False
+    got = AuditEvent.objects.get(pk=first.pk)
+    for name in ("action", "actor_type", "clinic_id", "patient_id", "object_id", "details", "ip"):
+        assert getattr(got, name) == getattr(reference, name), name
+    assert got.created is not None
+    assert AuditEvent.objects.get(pk=second.pk).details == {"slot": 4}
