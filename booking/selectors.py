@@ -41,7 +41,13 @@ _SETTINGS = PreparedQuery(lambda clinic_id: BookingSettings.objects.filter(clini
 
 
 def booking_settings(clinic: Clinic | int) -> BookingSettings:
-    """The clinic's booking settings; the defaults (unsaved) when it has none. One query."""
+    """The clinic's booking settings; the defaults (unsaved) when it has none.
+
+    No query for a clinic read with ``select_related("booking_settings")`` (the patient's
+    clinic is, on every patient request: ``EPORTAL_PATIENT_SELECT_RELATED``); else one.
+    """
+    if isinstance(clinic, Clinic) and Clinic.booking_settings.is_cached(clinic):
+        return settings_of_loaded_clinic(clinic)
     clinic_id = clinic if isinstance(clinic, int) else clinic.pk
     found = _SETTINGS.first(clinic_id=clinic_id)
     return found or BookingSettings(clinic_id=clinic_id)

@@ -198,8 +198,9 @@ def _chosen(practitioners: list[Practitioner], value: str | None) -> Practitione
 def book(request: HttpRequest, ep_ident: str) -> HttpResponse:
     """'Bestill time': the free slots of one practitioner for one week, day by day.
 
-    Five queries in all: the session, the patient, the practitioners the matrix offers, the
-    clinic's settings and the week's free slots.
+    Four queries at most: the session (none once Redis caches it), the patient with the
+    clinic and its booking settings, the practitioners the matrix offers, and the week's
+    free slots.
     """
     patient = request.patient
     clinic = patient.clinic
@@ -208,7 +209,7 @@ def book(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if not practitioners:
         return render(request, "booking/book.html", context)
     chosen = _chosen(practitioners, request.GET.get("p"))
-    rules = booking_settings(clinic.pk)
+    rules = booking_settings(clinic)
     now = timezone.now()
     window = booking_window(rules, now)
     first_monday = _monday(local_today(now))
@@ -250,7 +251,7 @@ def first_free(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if not practitioners:
         return redirect("booking:book", ep_ident=ep_ident)
     chosen = _chosen(practitioners, request.GET.get("p"))
-    window = booking_window(booking_settings(patient.clinic_id))
+    window = booking_window(booking_settings(patient.clinic))
     found = first_free_slot(
         practitioner_id=chosen.pk, start=window.earliest, end=window.horizon_end
     )
@@ -273,7 +274,7 @@ def _alternatives(
         start, end = now, local_midnight(local_today(now) + DAY)
         base = reverse("booking:urgent", kwargs={"ep_ident": patient.clinic.ep_ident})
     else:
-        window = booking_window(booking_settings(patient.clinic_id), now)
+        window = booking_window(booking_settings(patient.clinic), now)
         start, end = window.earliest, window.horizon_end
         base = reverse("booking:book", kwargs={"ep_ident": patient.clinic.ep_ident})
     rows = list(
@@ -297,7 +298,7 @@ def _offered_slot(
     if urgent:
         start, end = now, local_midnight(local_today(now) + DAY)
     else:
-        window = booking_window(booking_settings(patient.clinic_id), now)
+        window = booking_window(booking_settings(patient.clinic), now)
         start, end = window.earliest, window.horizon_end
     row = (
         free_slots(practitioner_ids=list(names), start=start, end=end)
@@ -408,7 +409,7 @@ def mine(request: HttpRequest, ep_ident: str) -> HttpResponse:
     """'Mine timer': upcoming and past appointments; cancel until the clinic's deadline."""
     patient = request.patient
     clinic = patient.clinic
-    rules = booking_settings(clinic.pk)
+    rules = booking_settings(clinic)
     now = timezone.now()
     tz = local_tz()
     upcoming, past = [], []

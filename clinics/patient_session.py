@@ -99,11 +99,14 @@ def auth_method(request: HttpRequest) -> str | None:
 
 
 # Read on every request of a logged-in patient: compiled once, then only bound.
-_PATIENT = PreparedQuery(
-    lambda pk, clinic_id: Patient.objects.select_related("clinic", "patient_list").filter(
-        pk=pk, clinic_id=clinic_id
-    )[:1]
-)
+def _patient_query(pk: int, clinic_id: int | None) -> Any:
+    # What is read with the patient: their clinic and list, plus what the project wires in
+    # (eportal's settings add the clinic's booking settings, saving the booking pages a query).
+    related = getattr(settings, "EPORTAL_PATIENT_SELECT_RELATED", ("clinic", "patient_list"))
+    return Patient.objects.select_related(*related).filter(pk=pk, clinic_id=clinic_id)[:1]
+
+
+_PATIENT = PreparedQuery(_patient_query)
 
 
 def _current_patient(request: HttpRequest) -> Patient | None:
