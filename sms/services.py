@@ -97,8 +97,9 @@ def sms_queue(
             enqueued_at=None if wait else timezone.now(),
         )
         if wait:
-            logger.info(
-                "SMS %s queued for dispatch (clinic %s, %s)", message.pk, clinic_id, purpose
+            # DEBUG: the dispatcher logs what it hands over (one line per run, not per SMS).
+            logger.debug(
+                "SMS %s waits for dispatch (clinic %s, %s)", message.pk, clinic_id, purpose
             )
         else:
             _after_commit(message, clinic_id, purpose)
@@ -158,6 +159,7 @@ def sms_dispatch(*, limit: int = 500) -> int:
             OutboxMessage.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
             for message_id in ids:
                 transaction.on_commit(partial(_enqueue, message_id), robust=True)
+            logger.info("SMS dispatch: %s handed to the workers", len(ids))
     return len(ids)
 
 
