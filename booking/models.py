@@ -249,7 +249,11 @@ class Appointment(models.Model):
         verbose_name=_("slot"),
     )
     patient = models.ForeignKey(
-        Patient, on_delete=models.CASCADE, related_name="appointments", verbose_name=_("patient")
+        Patient,
+        on_delete=models.CASCADE,
+        related_name="appointments",
+        verbose_name=_("patient"),
+        db_index=False,  # booking_appt_patient_start leads with it
     )
     # Copied from the slot (see the module docstring).
     practitioner = models.ForeignKey(
@@ -257,6 +261,7 @@ class Appointment(models.Model):
         on_delete=models.RESTRICT,
         related_name="appointments",
         verbose_name=_("practitioner"),
+        db_index=False,  # booking_appt_pract_start leads with it
     )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))

@@ -47,6 +47,7 @@ class OutboxMessage(models.Model):
         on_delete=models.PROTECT,
         related_name="sms_messages",
         verbose_name=_("clinic"),
+        db_index=False,  # sms_clinic_created leads with it
     )
     recipient = models.CharField(_("recipient"), max_length=16, help_text=_("In E.164 form."))
     text = models.TextField(_("text"), max_length=MAX_TEXT_LENGTH)
