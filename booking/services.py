@@ -37,7 +37,7 @@ from django.utils.translation import gettext
 
 from clinics import audit
 from clinics.models import Clinic, Patient, Practitioner
-from clinics.prepared import PreparedInsert, PreparedQuery
+from clinics.prepared import PreparedInsert, PreparedQuery, pipeline
 from delegation.selectors import offered_exists_sql
 from sms.services import sms_queue
 
@@ -437,10 +437,12 @@ def appointment_book(
     """
     now = now or timezone.now()
     try:
-        with transaction.atomic():
+        # Pipelined (PostgreSQL): BEGIN, the patient's lock and the slots' lock go out in one
+        # round trip; the audit event with the outbox row in another; then COMMIT.
+        with transaction.atomic(), pipeline():
             # The patient's row first: one patient's bookings queue here, so the limit below
             # counts every booking of theirs that committed (different patients never wait).
-            _LOCK_PATIENT(pk=patient.pk)
+            _LOCK_PATIENT.send(pk=patient.pk)
             slots = _LOCK_SLOTS(
                 slot_id=slot_id,
                 patient_id=patient.pk,
@@ -487,6 +489,7 @@ def appointment_book(
                 clinic=slot.practitioner.clinic,
                 obj=appointment,
                 details={"slot": slot.pk, "urgent": urgent},
+                fetch_pk=False,
             )
             # In the booking's transaction (the outbox pattern): the SMS exists exactly when
             # the booking does, and one commit covers both.

@@ -34,7 +34,10 @@ def record(
     obj: models.Model | None = None,
     details: dict[str, Any] | None = None,
     ip: str | None = None,
+    fetch_pk: bool = True,
 ) -> AuditEvent:
+    """Write one audit event; ``fetch_pk=False`` (the event's id is not needed) lets it go
+    out with the next statement inside :func:`clinics.prepared.pipeline`."""
     if staff is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
@@ -57,6 +60,7 @@ def record(
     if obj is not None:
         object_repr = obj.masked_national_id if isinstance(obj, Patient) else str(obj)
     return _INSERT(  # AuditEvent.objects.create(), compiled once
+        fetch_pk=fetch_pk,
         action=action,
         actor_type=actor_type,
         clinic=clinic,

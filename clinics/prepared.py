@@ -20,9 +20,10 @@ builder (checked where they can be, with an error at the first compile):
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,23 +86,38 @@ class PreparedQuery:
         # One compile per connection object (each thread has its own) and shape of arguments.
         self._cache: dict[tuple[int, tuple[Any, ...]], _Compiled] = {}
 
-    def __call__(self, **values: Any) -> list[Any]:
-        connection = connections[self._using]
+    def _compiled(self, connection: Any, values: dict[str, Any]) -> _Compiled:
         key = (id(connection), tuple((name, _shape(v)) for name, v in sorted(values.items())))
         compiled = self._cache.get(key)
         if compiled is None:
             with self._lock:
                 compiled = self._cache.get(key) or self._compile(connection, values)
                 self._cache[key] = compiled
-        params = [
+        return compiled
+
+    def _params(self, compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
+        return [
             value if constant else self._bind(values, value) for constant, value in compiled.slots
         ]
+
+    def __call__(self, **values: Any) -> list[Any]:
+        connection = connections[self._using]
+        compiled = self._compiled(connection, values)
+        params = self._params(compiled, values)
         with connection.cursor() as cursor:
             if compiled.fast_timestamps:
                 _use_c_timestamp_loader(cursor.cursor)
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         return compiled.materialize(rows)
+
+    def send(self, **values: Any) -> None:
+        """Run it without reading the rows (a lock): inside :func:`pipeline` the statement
+        goes out with the next one whose result is read."""
+        connection = connections[self._using]
+        compiled = self._compiled(connection, values)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, self._params(compiled, values))
 
     def first(self, **values: Any) -> Any:
         found = self(**values)
@@ -261,7 +277,9 @@ class PreparedInsert:
         self._lock = threading.Lock()
         self._cache: dict[int, tuple[str, list[Any]]] = {}
 
-    def __call__(self, **values: Any) -> Any:
+    def __call__(self, *, fetch_pk: bool = True, **values: Any) -> Any:
+        """Insert; ``fetch_pk=False`` does not wait for the new id (the instance keeps no
+        primary key), so inside :func:`pipeline` the INSERT goes out with the next read."""
         obj = self._model(**values)
         connection = connections[self._using]
         compiled = self._cache.get(id(connection))
@@ -272,8 +290,8 @@ class PreparedInsert:
         params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            (pk,) = cursor.fetchone()
-        obj.pk = pk
+            if fetch_pk:
+                (obj.pk,) = cursor.fetchone()
         obj._state.adding = False
         obj._state.db = connection.alias
         return obj
@@ -293,3 +311,26 @@ class PreparedInsert:
         compiler.returning_fields = [meta.pk]
         ((sql, _params),) = compiler.as_sql()
         return sql, fields
+
+
+@contextlib.contextmanager
+def pipeline(using: str = "default") -> Iterator[None]:
+    """psycopg 3's pipeline mode on PostgreSQL: statements whose results nobody reads
+    (:meth:`PreparedQuery.send`, ``PreparedInsert(fetch_pk=False)``) go to the server with
+    the next statement whose result is read, in one round trip instead of one each. The
+    server still runs them one after the other, each with its own snapshot. Errors of those
+    statements surface at that read or when the block ends, as Django's database errors.
+    Elsewhere (SQLite) it does nothing.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    if not psycopg.Pipeline.is_supported():
+        yield
+        return
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield

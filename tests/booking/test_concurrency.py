@@ -139,3 +139,36 @@ def test_one_patient_booking_many_slots_at_once_stays_within_the_limit(world):
     assert statuses.count(302) == 2, statuses
     assert set(statuses) == {302, 409}, statuses
     assert Appointment.objects.filter(patient=patient, status="booked").count() == 2
+
+
+def test_a_booking_that_commits_behind_the_lock_becomes_slot_taken(world, monkeypatch):
+    """The database has the last word: when another appointment for the slot appears after
+    the locking statement (a writer that took no lock), the insert's IntegrityError, raised
+    inside the pipelined transaction, becomes SlotTaken and nothing of this booking stays."""
+    from booking import services
+    from clinics.models import AuditEvent
+    from sms.models import OutboxMessage
+
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)
+    slot = make_slot(world.gp, world.ep, soon.replace(minute=0, second=0, microsecond=0))
+    other = factories.make_patient(world.clinic, patient_list=world.gp_list)
+    original = services._LOCK_SLOTS
+
+    def lock_then_someone_books(**values):
+        rows = original(**values)
+        Appointment.objects.create(
+            slot=slot,
+            patient=other,
+            practitioner=world.gp,
+            start=slot.start,
+            end=slot.end,
+            reason="x",
+        )
+        return rows
+
+    monkeypatch.setattr(services, "_LOCK_SLOTS", lock_then_someone_books)
+    with pytest.raises(services.SlotTaken):
+        services.appointment_book(patient=world.patient, slot_id=slot.pk, reason="Kontroll")
+    assert not Appointment.objects.filter(patient=world.patient).exists()
+    assert not AuditEvent.objects.filter(action="booking.book").exists()
+    assert not OutboxMessage.objects.exists()
