@@ -123,6 +123,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's PostgreSQL backend with a health check that needs no round trip (eportal.db).
+    DATABASES["default"]["ENGINE"] = "eportal.db"
     # Server-side parameters and prepared statements (psycopg 3): a statement that runs
     # again on the same connection skips PostgreSQL's parse and plan, which was a large part
     # of the database's time per page. Set DB_PREPARE_THRESHOLD=0 behind a transaction-
