@@ -340,7 +340,7 @@ def _lock_slots_query(
     urgent: bool,
 ) -> Any:
     """The one statement of :func:`appointment_book` (see there), as a queryset."""
-    target = Slot.objects.filter(pk=slot_id)
+    target = Slot.objects.filter(pk=slot_id).order_by()  # no Sort in the subqueries
     # Whether the matrix offers the slot's practitioner: the rule of practitioners_for as
     # ready-made SQL on the outer slot's column.
     quote = connection.ops.quote_name

@@ -321,6 +321,10 @@ def pipeline(using: str = "default") -> Iterator[None]:
     server still runs them one after the other, each with its own snapshot. Errors of those
     statements surface at that read or when the block ends, as Django's database errors.
     Elsewhere (SQLite) it does nothing.
+
+    Keep it to statements you chose: ``cursor.rowcount`` is not known before a sync, so an
+    ORM ``save()``/``update()`` inside it misreads "no row changed"; open it inside
+    ``transaction.atomic()`` so the commit and the on-commit hooks run outside it.
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
