@@ -83,11 +83,13 @@ class PreparedQuery:
         self._build = build
         self._using = using
         self._lock = threading.Lock()
-        # One compile per connection object (each thread has its own) and shape of arguments.
-        self._cache: dict[tuple[int, tuple[Any, ...]], _Compiled] = {}
+        # One compile per database alias and shape of arguments.
+        self._cache: dict[tuple[str, tuple[Any, ...]], _Compiled] = {}
 
     def _compiled(self, connection: Any, values: dict[str, Any]) -> _Compiled:
-        key = (id(connection), tuple((name, _shape(v)) for name, v in sorted(values.items())))
+        # By alias, not by connection object: the SQL depends on the database, and a threaded
+        # server opens a connection per thread (a key per connection would grow for ever).
+        key = (connection.alias, tuple((name, _shape(v)) for name, v in sorted(values.items())))
         compiled = self._cache.get(key)
         if compiled is None:
             with self._lock:
@@ -275,17 +277,17 @@ class PreparedInsert:
         self._model = model
         self._using = using
         self._lock = threading.Lock()
-        self._cache: dict[int, tuple[str, list[Any]]] = {}
+        self._cache: dict[str, tuple[str, list[Any]]] = {}
 
     def __call__(self, *, fetch_pk: bool = True, **values: Any) -> Any:
         """Insert; ``fetch_pk=False`` does not wait for the new id (the instance keeps no
         primary key), so inside :func:`pipeline` the INSERT goes out with the next read."""
         obj = self._model(**values)
         connection = connections[self._using]
-        compiled = self._cache.get(id(connection))
+        compiled = self._cache.get(connection.alias)
         if compiled is None:
             with self._lock:
-                compiled = self._cache[id(connection)] = self._compile(connection, obj)
+                compiled = self._cache[connection.alias] = self._compile(connection, obj)
         sql, fields = compiled
         params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
         with connection.cursor() as cursor:

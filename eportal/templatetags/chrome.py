@@ -15,6 +15,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 from django.templatetags.static import static
+from django.urls import get_script_prefix
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -64,8 +65,11 @@ def language_switch(context: template.Context) -> SafeString:
 
 
 @functools.lru_cache(maxsize=64)
-def _patient_links(language: str | None, ep_ident: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The nav label and the patient's own pages, linked from every page's header."""
+def _patient_links(
+    language: str | None, ep_ident: str, prefix: str
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The nav label and the patient's own pages, linked from every page's header (the
+    script prefix is part of the key, as in cached_reverse)."""
     pages = (
         (gettext("Home"), cached_reverse("clinics:home", ep_ident)),
         (gettext("My appointments"), cached_reverse("booking:mine", ep_ident)),
@@ -81,7 +85,7 @@ def patient_header(context: template.Context) -> SafeString:
     if patient is None:
         return SafeString()
     ep_ident = patient.clinic.ep_ident
-    nav_label, links = _patient_links(translation.get_language(), ep_ident)
+    nav_label, links = _patient_links(translation.get_language(), ep_ident, get_script_prefix())
     items = []
     for label, url in links:
         bold, current = (" fw-bold", ' aria-current="page"') if request.path == url else ("", "")

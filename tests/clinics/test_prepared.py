@@ -165,3 +165,29 @@ def test_prepared_insert_writes_what_create_writes(clinic):
         assert getattr(got, name) == getattr(reference, name), name
     assert got.created is not None
     assert AuditEvent.objects.get(pk=second.pk).details == {"slot": 4}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_compile_per_database_not_per_thread(clinic):
+    """A threaded server opens a connection per thread; the compiled SQL is kept once."""
+    import threading
+
+    from django.db import connections
+
+    patient = make_patient(clinic)
+    query = PreparedQuery(_patients)
+    found = []
+
+    def in_thread():
+        try:
+            found.append(query.first(pk=patient.pk, clinic_id=clinic.pk))
+        finally:
+            connections.close_all()
+
+    for _ in range(3):
+        thread = threading.Thread(target=in_thread)
+        thread.start()
+        thread.join(30)
+    assert [p.pk for p in found] == [patient.pk] * 3
+    assert len(query._cache) == 1
