@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from clinics.models import Clinic, Patient
-from clinics.prepared import PreparedQuery
+from eportal.db.prepared import PreparedQuery
 
 from .models import Appointment, BookingSettings, Slot
 

@@ -37,8 +37,8 @@ from django.utils.translation import gettext
 
 from clinics import audit
 from clinics.models import Clinic, Patient, Practitioner
-from clinics.prepared import PreparedInsert, PreparedQuery, pipeline
 from delegation.selectors import offered_exists_sql
+from eportal.db.prepared import NextPk, PreparedInsert, PreparedQuery, atomic_pipeline
 from sms.services import sms_queue
 
 from .models import Appointment, ClosedDay, ScheduleTemplate, Slot
@@ -354,9 +354,11 @@ def _lock_slots_query(
         )
         # Fixed SQL from delegation.selectors; every value is a parameter.
         offered = RawSQL(sql, params, output_field=BooleanField())  # noqa: S611  # nosec B611
-    mine_here = Appointment.objects.filter(
-        slot=OuterRef("pk"), patient_id=patient_id, status=Status.BOOKED
-    ).values("pk")[:1]
+    mine_here = (
+        Appointment.objects.filter(slot=OuterRef("pk"), patient_id=patient_id, status=Status.BOOKED)
+        .order_by()
+        .values("pk")[:1]
+    )
     mine_future = (
         Appointment.objects.filter(
             patient_id=patient_id, status=Status.BOOKED, start__gt=now, urgent=urgent
@@ -373,9 +375,9 @@ def _lock_slots_query(
             practitioner_id=Subquery(target.values("practitioner_id")),
             start__lt=Subquery(target.values("end")),
             end__gt=Subquery(target.values("start")),
-            # Implied by the line above for slots shorter than a day (rules allow 8 hours;
-            # the exclusion constraint has the last word): a lower bound on start lets the
-            # (practitioner, start) index scan a few rows instead of the whole timebook.
+            # Implied by the line above (MAX_DURATION; the exclusion constraint has the last
+            # word): a lower bound on start lets the (practitioner, start) index scan a few
+            # rows instead of the whole timebook.
             start__gt=ExpressionWrapper(
                 Subquery(target.values("start")) - Value(SLOT_LOOKBACK),
                 output_field=DateTimeField(),
@@ -395,7 +397,13 @@ def _lock_slots_query(
 _LOCK_SLOTS = PreparedQuery(_lock_slots_query)
 _INSERT_APPOINTMENT = PreparedInsert(Appointment)
 _LOCK_PATIENT = PreparedQuery(
-    lambda pk: Patient.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True)
+    lambda pk: (
+        Patient.objects.select_for_update()
+        .filter(pk=pk)
+        .order_by()
+        .annotate(new_id=NextPk(Appointment))
+        .values_list("new_id", flat=True)
+    )
 )
 
 
@@ -437,12 +445,13 @@ def appointment_book(
     """
     now = now or timezone.now()
     try:
-        # Pipelined (PostgreSQL): BEGIN, the patient's lock and the slots' lock go out in one
-        # round trip; the audit event with the outbox row in another; then COMMIT.
-        with transaction.atomic(), pipeline():
+        # Pipelined (PostgreSQL): BEGIN, the patient's lock, the new appointment's id and the
+        # slots' lock go out in one round trip; the inserts and COMMIT in the other.
+        with atomic_pipeline():
             # The patient's row first: one patient's bookings queue here, so the limit below
             # counts every booking of theirs that committed (different patients never wait).
-            _LOCK_PATIENT.send(pk=patient.pk)
+            # With it, the new appointment's id (inserted without waiting for RETURNING).
+            new_id = _LOCK_PATIENT.send(pk=patient.pk)
             slots = _LOCK_SLOTS(
                 slot_id=slot_id,
                 patient_id=patient.pk,
@@ -472,7 +481,11 @@ def appointment_book(
                 raise SlotTaken
             if slot.mine_future >= (1 if urgent else rules.max_future_online):
                 raise LimitReached
+            locked = new_id()
+            if not locked:  # the patient's record was deleted meanwhile
+                raise SlotUnavailable
             appointment = _INSERT_APPOINTMENT(
+                id=locked[0],
                 slot=slot,
                 patient=patient,
                 practitioner=slot.practitioner,

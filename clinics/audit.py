@@ -7,8 +7,9 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
+from eportal.db.prepared import PreparedInsert
+
 from .models import AuditEvent, Clinic, Patient, User
-from .prepared import PreparedInsert
 
 _INSERT = PreparedInsert(AuditEvent)
 
@@ -37,7 +38,7 @@ def record(
     fetch_pk: bool = True,
 ) -> AuditEvent:
     """Write one audit event; ``fetch_pk=False`` (the event's id is not needed) lets it go
-    out with the next statement inside :func:`clinics.prepared.pipeline`."""
+    out with the next statement inside :func:`eportal.db.prepared.pipeline`."""
     if staff is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

@@ -19,9 +19,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
+from eportal.db.prepared import PreparedQuery
+
 from . import audit
 from .models import Patient
-from .prepared import PreparedQuery
 
 SESSION_PATIENT = "patient_id"
 SESSION_CLINIC = "patient_clinic_id"

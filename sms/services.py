@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from eportal.db.prepared import PreparedInsert
+
 from .backends import get_backend
 from .backends.base import PermanentError, TemporaryError
 from .models import MAX_TEXT_LENGTH, OutboxMessage
@@ -33,6 +35,9 @@ MAX_ATTEMPTS = 6
 #: A row left in 'queued' or 'sending' this long was dropped or interrupted; see
 #: :func:`sms_recover_stale`. Far longer than the provider timeout and the retry back-off.
 STALE_AFTER = timedelta(minutes=15)
+
+#: ``OutboxMessage.objects.create()``, compiled once (the booking confirmation's insert).
+_INSERT = PreparedInsert(OutboxMessage)
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -77,7 +82,8 @@ def sms_queue(
     ``wait=True`` is for an SMS that may go out a few seconds later (a booking confirmation):
     instead of a broker round trip after the commit, :func:`sms_dispatch` (Celery beat,
     every ``SMS_DISPATCH_INTERVAL`` seconds) hands it to a worker. Login codes do not wait.
-    Without a broker (tasks run in-process) nothing waits.
+    Without a broker (tasks run in-process) nothing waits. A message that waits is
+    returned without its id (the insert does not wait for it).
     """
     if not _E164.fullmatch(to or ""):
         raise ValueError("The recipient must be a phone number in E.164 form.")
@@ -88,21 +94,24 @@ def sms_queue(
     key = idempotency_key or ""
     if not key:
         # Nothing to deduplicate: a plain insert (no savepoint inside the caller's transaction).
-        wait = wait and not settings.CELERY_TASK_ALWAYS_EAGER
+        if wait and not settings.CELERY_TASK_ALWAYS_EAGER:
+            # Nobody needs its id now: the INSERT does not wait for RETURNING, so inside the
+            # caller's pipeline (booking) it goes out with the COMMIT. The returned message
+            # has no primary key.
+            message = _INSERT(
+                fetch_pk=False, clinic_id=clinic_id, recipient=to, text=text, purpose=purpose
+            )
+            # DEBUG: the dispatcher logs what it hands over (one line per run, not per SMS).
+            logger.debug("SMS waits for dispatch (clinic %s, %s)", clinic_id, purpose)
+            return message
         message = OutboxMessage.objects.create(
             clinic_id=clinic_id,
             recipient=to,
             text=text,
             purpose=purpose,
-            enqueued_at=None if wait else timezone.now(),
+            enqueued_at=timezone.now(),
         )
-        if wait:
-            # DEBUG: the dispatcher logs what it hands over (one line per run, not per SMS).
-            logger.debug(
-                "SMS %s waits for dispatch (clinic %s, %s)", message.pk, clinic_id, purpose
-            )
-        else:
-            _after_commit(message, clinic_id, purpose)
+        _after_commit(message, clinic_id, purpose)
         return message
     existing = OutboxMessage.objects.filter(idempotency_key=key).first()
     if existing is not None:

@@ -153,8 +153,10 @@ def test_a_waiting_sms_is_dispatched_once_by_the_dispatcher(clinic, broker):
         waiting = queue(clinic, purpose=Purpose.BOOKING_CONFIRMATION, wait=True)
         now = queue(clinic, purpose=Purpose.LOGIN_CODE)
     assert broker == [now.pk]  # the login code went at once; the confirmation waits
-    waiting.refresh_from_db()
+    assert waiting.pk is None  # its insert did not wait for the id
+    waiting = OutboxMessage.objects.get(purpose=Purpose.BOOKING_CONFIRMATION)
     assert waiting.enqueued_at is None and waiting.status == Status.QUEUED
+    assert waiting.created is not None and waiting.updated is not None
 
     assert sms_dispatch() == 1
     assert broker == [now.pk, waiting.pk]

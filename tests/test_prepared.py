@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinics.models import Patient, Practitioner
-from clinics.prepared import PreparedQuery
+from eportal.db.prepared import PreparedQuery
 from tests.factories import make_list, make_patient, make_practitioner
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +141,7 @@ def test_timestamps_are_utc_aware_as_the_orm_gives_them(clinic):
 
 def test_prepared_insert_writes_what_create_writes(clinic):
     from clinics.models import AuditEvent
-    from clinics.prepared import PreparedInsert
+    from eportal.db.prepared import PreparedInsert
 
     patient = make_patient(clinic)
     insert = PreparedInsert(AuditEvent)
@@ -191,3 +191,139 @@ def test_one_compile_per_database_not_per_thread(clinic):
         thread.join(30)
     assert [p.pk for p in found] == [patient.pk] * 3
     assert len(query._cache) == 1
+
+
+def test_next_pk_takes_fresh_ids_that_inserts_can_use(clinic):
+    """NextPk: on PostgreSQL the next id of a table, taken in the statement that selects it;
+    an insert with it never collides with the ORM's own ids. SQLite: NULL, insert as usual."""
+    from clinics.models import AuditEvent
+    from eportal.db.prepared import NextPk, PreparedInsert
+
+    patient = make_patient(clinic)
+    take = PreparedQuery(
+        lambda pk: (
+            Patient.objects.filter(pk=pk)
+            .annotate(new_id=NextPk(AuditEvent))
+            .values_list("new_id", flat=True)
+        )
+    )
+    (first,) = take(pk=patient.pk)
+    (second,) = take(pk=patient.pk)
+    insert = PreparedInsert(AuditEvent)
+    fields = {"action": "x", "actor_type": AuditEvent.ActorType.SYSTEM, "clinic": clinic}
+    if connection.vendor != "postgresql":
+        assert first is None and second is None
+        assert insert(id=first, **fields).pk  # no id given: the insert fetches it
+        return
+    assert second > first
+    event = insert(id=second, **fields)
+    assert event.pk == second and AuditEvent.objects.get(pk=second).action == "x"
+    later = AuditEvent.objects.create(**fields)
+    assert later.pk > second  # the sequence went past the ids taken
+
+
+def test_send_reads_the_rows_when_asked(clinic):
+    patient = make_patient(clinic)
+    query = PreparedQuery(lambda pk: Patient.objects.filter(pk=pk).values_list("name", flat=True))
+    rows = query.send(pk=patient.pk)
+    assert rows() == [patient.name]
+    assert query.send(pk=-1)() == []
+
+
+class _Trace:
+    """libpq's protocol trace of the Django connection: what goes over the wire."""
+
+    def __init__(self, tmp_path):
+        self.path = tmp_path / "libpq.trace"
+
+    def __enter__(self):
+        from psycopg import pq
+
+        connection.ensure_connection()
+        self.file = self.path.open("w")
+        self.pgconn = connection.connection.pgconn
+        self.pgconn.trace(self.file.fileno())
+        self.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        return self
+
+    def __exit__(self, *exc):
+        self.pgconn.untrace()
+        self.file.close()
+        self.lines = self.path.read_text().splitlines()
+
+    def count(self, direction: str, message: str) -> int:
+        return sum(
+            1
+            for line in self.lines
+            if line.split("\t")[:1] == [direction] and message in line.split("\t")[2:3]
+        )
+
+
+def _events(clinic):
+    from clinics.models import AuditEvent
+
+    return AuditEvent.objects.filter(clinic=clinic, action__startswith="pipe.")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_atomic_pipeline_commits_with_the_last_statements_in_one_round_trip(clinic, tmp_path):
+    from clinics.models import AuditEvent
+    from eportal.db.prepared import PreparedInsert, atomic_pipeline
+
+    insert = PreparedInsert(AuditEvent)
+    fields = {"actor_type": AuditEvent.ActorType.SYSTEM, "clinic": clinic}
+    hooks = []
+    with _Trace(tmp_path) as trace, atomic_pipeline():
+        insert(fetch_pk=False, action="pipe.one", **fields)
+        insert(fetch_pk=False, action="pipe.two", **fields)
+        transaction.on_commit(lambda: hooks.append(connection.connection._pipeline))
+    # BEGIN, both inserts and COMMIT went out together, closed by a single Sync: one round
+    # trip; Django's own commit afterwards found nothing to do.
+    assert trace.count("F", "Sync") == 1, trace.lines
+    assert trace.count("F", "Query") == 0  # no separate COMMIT outside the pipeline
+    assert sum("COMMIT" in line for line in trace.lines if line.startswith("F")) == 1
+    assert hooks == [None]  # the on-commit hook ran once, after pipeline mode
+    assert connection.connection.info.transaction_status == 0  # idle: committed
+    assert sorted(_events(clinic).values_list("action", flat=True)) == ["pipe.one", "pipe.two"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_atomic_pipeline_rolls_back_on_a_failing_statement_or_an_exception(clinic):
+    from django.db import IntegrityError
+
+    from clinics.models import AuditEvent
+    from eportal.db.prepared import PreparedInsert, atomic_pipeline
+
+    insert = PreparedInsert(AuditEvent)
+    fields = {"actor_type": AuditEvent.ActorType.SYSTEM, "clinic": clinic}
+    taken = AuditEvent.objects.create(action="pipe.first", **fields).pk
+    hooks = []
+    with pytest.raises(IntegrityError), atomic_pipeline():
+        insert(fetch_pk=False, action="pipe.lost", **fields)
+        insert(id=taken, action="pipe.duplicate", **fields)  # the primary key is taken
+        transaction.on_commit(lambda: hooks.append(1))
+    with pytest.raises(RuntimeError), atomic_pipeline():
+        insert(fetch_pk=False, action="pipe.lost", **fields)
+        raise RuntimeError("the caller gave up")
+    assert hooks == []
+    assert list(_events(clinic).values_list("action", flat=True)) == ["pipe.first"]
+    # The connection is usable after both.
+    assert AuditEvent.objects.filter(pk=taken).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_atomic_pipeline_inside_a_transaction_commits_nothing_early(clinic):
+    from clinics.models import AuditEvent
+    from eportal.db.prepared import PreparedInsert, atomic_pipeline
+
+    insert = PreparedInsert(AuditEvent)
+    fields = {"actor_type": AuditEvent.ActorType.SYSTEM, "clinic": clinic}
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with atomic_pipeline():
+            insert(fetch_pk=False, action="pipe.inner", **fields)
+        assert _events(clinic).count() == 1
+        raise RuntimeError("the outer transaction fails")
+    assert _events(clinic).count() == 0

@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
-from django.db.models import QuerySet
+from django.db import connections, transaction
+from django.db.models import BigIntegerField, Expression, QuerySet
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -113,13 +113,27 @@ class PreparedQuery:
             rows = cursor.fetchall()
         return compiled.materialize(rows)
 
-    def send(self, **values: Any) -> None:
-        """Run it without reading the rows (a lock): inside :func:`pipeline` the statement
-        goes out with the next one whose result is read."""
+    def send(self, **values: Any) -> Callable[[], list[Any]]:
+        """Run it without waiting for the rows (a lock): inside :func:`pipeline` the
+        statement goes out with the next one whose result is read. Call the result to read
+        the rows, if needed, once the transaction has gone on (no round trip of its own
+        then)."""
         connection = connections[self._using]
         compiled = self._compiled(connection, values)
-        with connection.cursor() as cursor:
+        cursor = connection.cursor()
+        try:
+            if compiled.fast_timestamps:
+                _use_c_timestamp_loader(cursor.cursor)
             cursor.execute(compiled.sql, self._params(compiled, values))
+        except BaseException:
+            cursor.close()
+            raise
+
+        def rows() -> list[Any]:
+            with cursor:
+                return compiled.materialize(cursor.fetchall())
+
+        return rows
 
     def first(self, **values: Any) -> Any:
         found = self(**values)
@@ -277,66 +291,157 @@ class PreparedInsert:
         self._model = model
         self._using = using
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[str, list[Any]]] = {}
+        self._cache: dict[tuple[str, bool, bool], tuple[str, list[Any]]] = {}
 
     def __call__(self, *, fetch_pk: bool = True, **values: Any) -> Any:
         """Insert; ``fetch_pk=False`` does not wait for the new id (the instance keeps no
-        primary key), so inside :func:`pipeline` the INSERT goes out with the next read."""
+        primary key), so inside :func:`pipeline` the INSERT goes out with the next read.
+        A primary key among the values (one from :func:`reserve_pk`) is inserted as given,
+        and nothing is fetched."""
         obj = self._model(**values)
         connection = connections[self._using]
-        compiled = self._cache.get(connection.alias)
+        with_pk = obj.pk is not None
+        returning = fetch_pk and not with_pk
+        key = (connection.alias, with_pk, returning)
+        compiled = self._cache.get(key)
         if compiled is None:
             with self._lock:
-                compiled = self._cache[connection.alias] = self._compile(connection, obj)
+                compiled = self._cache[key] = self._compile(connection, obj, with_pk, returning)
         sql, fields = compiled
         params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            if fetch_pk:
+            if returning:
                 (obj.pk,) = cursor.fetchone()
         obj._state.adding = False
         obj._state.db = connection.alias
         return obj
 
-    def _compile(self, connection: Any, obj: Any) -> tuple[str, list[Any]]:
+    def _compile(
+        self, connection: Any, obj: Any, with_pk: bool, returning: bool
+    ) -> tuple[str, list[Any]]:
         from django.db.models.sql import InsertQuery
 
         meta = self._model._meta
         if not connection.features.can_return_columns_from_insert:
             raise ValueError("PreparedInsert needs INSERT … RETURNING")
-        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+        fields = [f for f in meta.local_concrete_fields if with_pk or f is not meta.auto_field]
         if any(getattr(f, "generated", False) for f in fields):
             raise ValueError("PreparedInsert does not support generated fields")
         query = InsertQuery(self._model)
         query.insert_values(fields, [obj])
         compiler = query.get_compiler(connection.alias)
-        compiler.returning_fields = [meta.pk]
+        if returning:
+            compiler.returning_fields = [meta.pk]
         ((sql, _params),) = compiler.as_sql()
         return sql, fields
 
 
+class NextPk(Expression):
+    """The next id of ``model``'s table, taken in the statement that selects it
+    (``nextval`` of the id column's sequence): an INSERT with that id need not wait for
+    ``RETURNING``. Like every ``nextval``, a rolled back transaction leaves a gap. SQLite has
+    no sequences: there it is NULL, and the insert fetches its id.
+    """
+
+    output_field = BigIntegerField()
+
+    def __init__(self, model: type[Any]) -> None:
+        super().__init__()
+        self.model = model
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        meta = self.model._meta
+        return "nextval(pg_get_serial_sequence(%s, %s))", [
+            connection.ops.quote_name(meta.db_table),
+            meta.pk.column,
+        ]
+
+    def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "NULL", []
+
+
 @contextlib.contextmanager
-def pipeline(using: str = "default") -> Iterator[None]:
+def pipeline(using: str = "default") -> Iterator[bool]:
     """psycopg 3's pipeline mode on PostgreSQL: statements whose results nobody reads
     (:meth:`PreparedQuery.send`, ``PreparedInsert(fetch_pk=False)``) go to the server with
     the next statement whose result is read, in one round trip instead of one each. The
     server still runs them one after the other, each with its own snapshot. Errors of those
     statements surface at that read or when the block ends, as Django's database errors.
-    Elsewhere (SQLite) it does nothing.
+    Elsewhere (SQLite) it does nothing. Yields whether pipeline mode is on.
 
     Keep it to statements you chose: ``cursor.rowcount`` is not known before a sync, so an
     ORM ``save()``/``update()`` inside it misreads "no row changed"; open it inside
-    ``transaction.atomic()`` so the commit and the on-commit hooks run outside it.
+    ``transaction.atomic()`` so the commit and the on-commit hooks run outside it (or use
+    :func:`atomic_pipeline`).
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
-        yield
+        yield False
         return
     import psycopg
 
     connection.ensure_connection()
     if not psycopg.Pipeline.is_supported():
-        yield
+        yield False
         return
     with connection.wrap_database_errors, connection.connection.pipeline():
-        yield
+        yield True
+
+
+@contextlib.contextmanager
+def atomic_pipeline(using: str = "default") -> Iterator[None]:
+    """``transaction.atomic()`` in :func:`pipeline` mode whose ``BEGIN`` and ``COMMIT`` cost
+    no round trip of their own.
+
+    psycopg, left to itself, sends a transaction's ``BEGIN`` in pipeline mode with a sync of
+    its own (a round trip before the first statement), and Django's commit after the
+    pipeline is another. Here, in the outermost atomic block on PostgreSQL, psycopg's
+    connection is put in autocommit for the block's duration (Django's bookkeeping stays in
+    its transaction) and the block sends ``BEGIN`` and ``COMMIT`` itself as statements of the
+    pipeline: ``BEGIN`` goes out with the block's first read, ``COMMIT`` with whatever is
+    still unsent when the block ends, and one sync reads every result. Django's own commit
+    then finds the transaction ended (psycopg does nothing for an idle connection) and runs
+    the on-commit hooks as usual, after pipeline mode.
+
+    An error in any statement or in the ``COMMIT`` raises as Django's database error when
+    the block ends; an exception in the block sends ``ROLLBACK``; either way nothing of the
+    block stays, as with ``atomic()``. Inside another atomic block (a savepoint), or with a
+    connection that sets an isolation level, it is plain ``atomic()`` and :func:`pipeline`.
+    """
+    connection = connections[using]
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(using=using):
+        raw = connection.connection
+        if not (
+            outermost
+            and connection.vendor == "postgresql"
+            and raw.isolation_level is None
+            and raw.read_only is None
+            and raw.deferrable is None
+        ):
+            with pipeline(using):
+                yield
+            return
+        from psycopg.pq import TransactionStatus
+
+        raw.autocommit = True  # no BEGIN (and its sync) from psycopg; Django is unaware
+        try:
+            with pipeline(using):
+                with raw.cursor() as cursor:
+                    # Transaction commands are never prepared statements.
+                    cursor.execute("BEGIN", prepare=False)
+                yield
+                with raw.cursor() as cursor:
+                    cursor.execute("COMMIT", prepare=False)
+        except BaseException:
+            status = raw.info.transaction_status
+            if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+                with contextlib.suppress(Exception), connection.wrap_database_errors:
+                    raw.execute("ROLLBACK", prepare=False)
+            raise
+        finally:
+            if raw.info.transaction_status == TransactionStatus.IDLE:
+                raw.autocommit = False
+            else:  # a broken connection: Django discards it at the end of the request
+                connection.needs_rollback = True
