@@ -198,6 +198,12 @@ class ClosedDay(models.Model):
         return f"{self.date:%Y-%m-%d}"
 
 
+#: No slot, hence no appointment, lasts longer: a rule's slots lie within one day and are at
+#: most 480 minutes long. Overlap checks look back this far from a slot's start, so that the
+#: (practitioner, start) indexes scan a few rows instead of a practitioner's whole history.
+MAX_DURATION = datetime.timedelta(days=1)
+
+
 class Slot(models.Model):
     practitioner = models.ForeignKey(
         Practitioner, on_delete=models.CASCADE, related_name="slots", verbose_name=_("practitioner")

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, QuerySet, Value
 from django.utils import timezone
 
 from clinics.models import Clinic, Patient
 from eportal.db.prepared import PreparedQuery
 
-from .models import Appointment, BookingSettings, Slot
+from .models import MAX_DURATION, Appointment, BookingSettings, Slot
 
 Status = Appointment.Status
 
@@ -85,7 +85,12 @@ def overlapping_booked() -> QuerySet[Appointment]:
         status=Status.BOOKED,
         start__lt=OuterRef("end"),
         end__gt=OuterRef("start"),
-    )
+        # Implied by the line above (MAX_DURATION); bounds the index scan on
+        # (practitioner, start) to the day before the slot, not the whole history.
+        start__gt=ExpressionWrapper(
+            OuterRef("start") - Value(MAX_DURATION), output_field=DateTimeField()
+        ),
+    ).order_by()
 
 
 def free_slots(
@@ -100,7 +105,21 @@ def free_slots(
             blocked=False,
             appointment_type__online=True,
         )
-        .filter(~Exists(overlapping_booked()))
+        .filter(
+            ~Exists(
+                overlapping_booked().filter(
+                    # Implied by the overlap (MAX_DURATION): whatever plan PostgreSQL picks
+                    # (a probe per slot, or one hash of the appointments), it reads only the
+                    # appointments around the window, never the practitioners' history.
+                    start__gt=ExpressionWrapper(
+                        Value(start) - Value(MAX_DURATION), output_field=DateTimeField()
+                    ),
+                    start__lt=ExpressionWrapper(
+                        Value(end) + Value(MAX_DURATION), output_field=DateTimeField()
+                    ),
+                )
+            )
+        )
         .order_by("start", "practitioner_id")
     )
 

@@ -41,7 +41,7 @@ from delegation.selectors import offered_exists_sql
 from eportal.db.prepared import NextPk, PreparedInsert, PreparedQuery, atomic_pipeline
 from sms.services import sms_queue
 
-from .models import Appointment, ClosedDay, ScheduleTemplate, Slot
+from .models import MAX_DURATION, Appointment, ClosedDay, ScheduleTemplate, Slot
 from .selectors import (
     booking_window,
     local_midnight,
@@ -325,10 +325,6 @@ def _sms(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) 
         logger.warning("Appointment %s: no %s SMS (bad number)", appointment.pk, kind)
 
 
-#: Longer than any slot: overlapping slots start less than this before the booked one.
-SLOT_LOOKBACK = datetime.timedelta(days=1)
-
-
 def _lock_slots_query(
     *,
     slot_id: int,
@@ -379,7 +375,7 @@ def _lock_slots_query(
             # word): a lower bound on start lets the (practitioner, start) index scan a few
             # rows instead of the whole timebook.
             start__gt=ExpressionWrapper(
-                Subquery(target.values("start")) - Value(SLOT_LOOKBACK),
+                Subquery(target.values("start")) - Value(MAX_DURATION),
                 output_field=DateTimeField(),
             ),
         )
