@@ -94,7 +94,8 @@ def build_clinic(*, practitioners: int, patients: int, booked: int, seed: int) -
     )
     # A high per-patient limit: a few thousand simulated patients make tens of thousands of
     # bookings in a run; the limit itself is still checked on every POST.
-    BookingSettings.objects.create(clinic=clinic, max_future_online=10_000)
+    # A 12-week horizon: supply for seven rounds of booking POSTs at ~700/s.
+    BookingSettings.objects.create(clinic=clinic, max_future_online=10_000, horizon_weeks=12)
     ep = AppointmentType.objects.create(
         clinic=clinic, key="ep", name="ePortal", minutes=20, online=True
     )

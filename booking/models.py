@@ -170,7 +170,11 @@ class ScheduleRule(models.Model):
                 condition=Q(weekday__gte=1, weekday__lte=7), name="booking_rule_weekday"
             ),
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="booking_rule_ordered"),
-            models.CheckConstraint(condition=Q(slot_minutes__gte=5), name="booking_rule_slot_len"),
+            # MAX_DURATION relies on the upper bound.
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=480),
+                name="booking_rule_slot_len",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -198,10 +202,12 @@ class ClosedDay(models.Model):
         return f"{self.date:%Y-%m-%d}"
 
 
-#: No slot, hence no appointment, lasts longer: a rule's slots lie within one day and are at
-#: most 480 minutes long. Overlap checks look back this far from a slot's start, so that the
-#: (practitioner, start) indexes scan a few rows instead of a practitioner's whole history.
-MAX_DURATION = datetime.timedelta(days=1)
+#: No slot, hence no appointment, lasts longer: slots are made only from schedule rules, in
+#: real time (also over a daylight-saving change), and a rule's slot length is at most 480
+#: minutes (checked by the database, the admin form and the import). Overlap checks look back
+#: this far from a slot's start, so that the (practitioner, start) indexes scan a few rows
+#: instead of a practitioner's whole history.
+MAX_DURATION = datetime.timedelta(minutes=480)
 
 
 class Slot(models.Model):

@@ -165,3 +165,28 @@ def test_staff_block_a_slot_and_a_whole_day(world):
     slots_generate(practitioner_id=world.gp.pk, now=oslo(2026, 2, 2, 0, 0))
     one.refresh_from_db()
     assert one.blocked
+
+
+def test_no_slot_is_longer_than_max_duration(world):
+    """The overlap checks look back MAX_DURATION from a slot's start (test_query_cost): the
+    database refuses a rule with longer slots, and the longest rule's slots, across the
+    autumn daylight-saving change, are no longer."""
+    from django.db import IntegrityError, transaction
+
+    from booking.models import MAX_DURATION
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_template(world.gp, world.ep, start="00:00", end="23:00", slot_minutes=481)
+    make_template(
+        world.gp,
+        world.ep,
+        weekdays=(7,),
+        start="00:00",
+        end="16:00",
+        slot_minutes=480,
+        valid_from=datetime.date(2026, 10, 25),
+    )
+    slots_generate(practitioner_id=world.gp.pk, now=oslo(2026, 10, 20, 9, 0))
+    sunday = Slot.objects.filter(practitioner=world.gp, start__date=datetime.date(2026, 10, 25))
+    assert sunday.exists()
+    assert all(s.end - s.start <= MAX_DURATION for s in Slot.objects.filter(practitioner=world.gp))
