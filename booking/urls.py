@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
+
+from clinics.converters import IdConverter
 
 from . import views
+
+register_converter(IdConverter, "id")
 
 app_name = "booking"
 
 urlpatterns = [
     path("timer/", views.book, name="book"),
     path("timer/forste-ledige/", views.first_free, name="first_free"),
-    path("timer/<int:slot_id>/", views.confirm, name="confirm"),
-    path("timer/bestilt/<int:appointment_id>/", views.booked, name="booked"),
+    path("timer/<id:slot_id>/", views.confirm, name="confirm"),
+    path("timer/bestilt/<id:appointment_id>/", views.booked, name="booked"),
     path("mine-timer/", views.mine, name="mine"),
-    path("mine-timer/<int:appointment_id>/avbestill/", views.cancel, name="cancel"),
-    path("mine-timer/<int:appointment_id>/kalender.ics", views.ics, name="ics"),
+    path("mine-timer/<id:appointment_id>/avbestill/", views.cancel, name="cancel"),
+    path("mine-timer/<id:appointment_id>/kalender.ics", views.ics, name="ics"),
     path("hastetime/", views.urgent, name="urgent"),
-    path("hastetime/<int:slot_id>/", views.urgent_confirm, name="urgent_confirm"),
+    path("hastetime/<id:slot_id>/", views.urgent_confirm, name="urgent_confirm"),
 ]

@@ -187,7 +187,7 @@ def _parse_week(value: str | None) -> datetime.date | None:
 
 
 def _chosen(practitioners: list[Practitioner], value: str | None) -> Practitioner:
-    if value and value.isdigit():
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
         for practitioner in practitioners:
             if practitioner.pk == int(value):
                 return practitioner

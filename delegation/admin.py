@@ -37,7 +37,7 @@ def _clinic_for(request: HttpRequest) -> Clinic | None:
     if not is_clinic_staff(request):
         raise PermissionDenied
     wanted = request.GET.get("clinic", "")
-    if wanted and not wanted.isdigit():
+    if wanted and not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 18):
         raise Http404
     if request.user.is_superuser:
         return get_object_or_404(Clinic, pk=int(wanted)) if wanted else None

@@ -11,7 +11,8 @@ from clinics.models import Patient
 
 pytestmark = pytest.mark.django_db
 
-JUNK = ["", "0", "-1", "abc", "99999999999", "%00", "<script>", "' OR 1=1 --", "ø" * 300, "../../"]
+JUNK = ["", "0", "-1", "abc", "99999999999", "9" * 25, "²", "%00", "<script>", "' OR 1=1 --",
+        "ø" * 300, "../../"]  # fmt: skip
 
 PATIENT_PATHS = [
     "/c/DEMO/",
@@ -38,7 +39,7 @@ PATIENT_PATHS = [
     "/i18n/setlang/",
 ]
 FIELDS = ["national_id", "password", "code", "password1", "password2", "reason", "language",
-          "practitioner", "week", "slot", "next", "state"]  # fmt: skip
+          "practitioner", "p", "week", "slot", "next", "state", "clinic"]  # fmt: skip
 
 
 @pytest.fixture
@@ -73,3 +74,24 @@ def test_logged_in_patient_junk_never_answers_500(client, patient_client_for, de
 )
 def test_odd_paths_never_answer_500(client, demo, path):
     assert client.get(path).status_code < 500
+
+
+HUGE = "9" * 20  # beyond any database integer
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/c/DEMO/timer/{HUGE}/",
+        f"/c/DEMO/hastetime/{HUGE}/",
+        f"/c/DEMO/timer/bestilt/{HUGE}/",
+        f"/c/DEMO/mine-timer/{HUGE}/avbestill/",
+        f"/c/DEMO/mine-timer/{HUGE}/kalender.ics",
+        "/c/DEMO/timer/\u00b2/",
+    ],
+)
+def test_ids_beyond_any_integer_are_not_found(client, patient_client_for, demo, path):
+    patient = Patient.objects.get(name="Kari Testesen")
+    client = patient_client_for(patient)
+    for response in (client.get(path), client.post(path, {"reason": "Hodepine"})):
+        assert response.status_code == 404, (path, response.status_code)

@@ -1,0 +1,17 @@
+"""URL converters shared by the apps' URL patterns."""
+
+from __future__ import annotations
+
+
+class IdConverter:
+    """A database id in a path: ASCII digits, at most 18 of them, so always inside
+    PostgreSQL's bigint. Django's ``int`` converter takes any length, and a 20-digit id
+    reached the database as an out-of-range value (a 500) instead of a 404."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
