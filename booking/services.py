@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 import holidays
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     BooleanField,
@@ -285,10 +286,23 @@ def _when(start: datetime.datetime) -> dict[str, str]:
     }
 
 
+#: Local time from which no reminder SMS goes out (until the next day's reminder time).
+REMINDER_QUIET_FROM = datetime.time(21, 0)
+
+
 def _sms(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
-    """Confirmation, reminder or cancellation: date, time, practitioner, clinic; no reason."""
+    """Confirmation, reminder or cancellation: date, time, practitioner, clinic; no reason.
+    In the language the patient booked in, whoever causes it (a worker, staff in English)."""
     if not patient.mobile:
         return
+    language = appointment.language
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        _sms_in_language(appointment, patient, clinic, kind)
+
+
+def _sms_in_language(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
     values = {
         **_when(appointment.start),
         "practitioner": appointment.practitioner.name,
@@ -571,12 +585,12 @@ def appointment_cancel(
 def reminders_send(*, now: datetime.datetime | None = None) -> int:
     """Queue the day-before reminder for tomorrow's appointments, once each.
 
-    Sends from each clinic's ``reminder_time`` (local) on the day before; run it often (beat,
-    every 15 minutes). The conditional update on ``reminder_sent_at`` and the SMS idempotency
-    key make a second run, or two workers at once, send nothing more.
+    Sends from each clinic's ``reminder_time`` (local) on the day before until
+    ``REMINDER_QUIET_FROM`` (no SMS at night); run it often (beat, every 15 minutes). An
+    appointment booked after that day's reminder time gets none: its confirmation has just
+    come. The conditional update on ``reminder_sent_at`` and the SMS idempotency key make a
+    second run, or two workers at once, send nothing more.
     """
-    from django.conf import settings
-
     now = now or timezone.now()
     tz = local_tz()
     today = local_today(now)
@@ -593,14 +607,17 @@ def reminders_send(*, now: datetime.datetime | None = None) -> int:
         .order_by("start", "pk")
     )
     local_now = now.astimezone(tz).time()
+    if local_now >= REMINDER_QUIET_FROM:
+        return 0  # no SMS at night; a reminder not sent by then is not sent
     sent = 0
-    languages = {code for code, _name in settings.LANGUAGES}
     for appointment in due:
         clinic = appointment.patient.clinic
-        if local_now < settings_of_loaded_clinic(clinic).reminder_time:
+        reminder_time = settings_of_loaded_clinic(clinic).reminder_time
+        if local_now < reminder_time:
             continue
-        language = appointment.language if appointment.language in languages else None
-        with transaction.atomic(), translation.override(language or settings.LANGUAGE_CODE):
+        if appointment.created >= datetime.datetime.combine(today, reminder_time, tzinfo=tz):
+            continue  # booked after the reminders went out: its confirmation just came
+        with transaction.atomic():
             claimed = Appointment.objects.filter(
                 pk=appointment.pk, status=Status.BOOKED, reminder_sent_at__isnull=True
             ).update(reminder_sent_at=now)

@@ -14,17 +14,25 @@ from tests.booking.conftest import make_slot, oslo
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def tomorrow(world):
-    slot = make_slot(world.gp, world.ep, oslo(2026, 2, 3, 10, 0))
-    return Appointment.objects.create(
+def book(world, start, *, booked_at=None, reason="Hemmelig grunn"):
+    slot = make_slot(world.gp, world.ep, start)
+    appointment = Appointment.objects.create(
         slot=slot,
         patient=world.patient,
         practitioner=world.gp,
         start=slot.start,
         end=slot.end,
-        reason="Hemmelig grunn",
+        reason=reason,
     )
+    # Booked a week before the appointment unless said otherwise.
+    appointment.created = booked_at or start - datetime.timedelta(days=7)
+    appointment.save(update_fields=["created"])
+    return appointment
+
+
+@pytest.fixture
+def tomorrow(world):
+    return book(world, oslo(2026, 2, 3, 10, 0))
 
 
 def reminders():
@@ -82,3 +90,30 @@ def test_reminder_speaks_the_language_the_patient_booked_in(world, tomorrow, tim
     send_booking_reminders.delay()
     (bokmaal,) = reminders()
     assert english.text != bokmaal.text
+
+
+def test_no_reminder_at_night_nor_right_after_a_late_booking(world, tomorrow, time_machine):
+    # The beat was down from 18:00: at 21:00 it is too late to send anything.
+    time_machine.move_to(oslo(2026, 2, 2, 21, 0), tick=False)
+    send_booking_reminders.delay()
+    time_machine.move_to(oslo(2026, 2, 2, 23, 45), tick=False)
+    send_booking_reminders.delay()
+    assert reminders() == []
+    # Booked at 19:30 for tomorrow morning: the confirmation was the SMS; no reminder at 19:45.
+    Appointment.objects.all().delete()
+    book(world, oslo(2026, 2, 3, 9, 0), booked_at=oslo(2026, 2, 2, 19, 30))
+    time_machine.move_to(oslo(2026, 2, 2, 19, 45), tick=False)
+    send_booking_reminders.delay()
+    assert reminders() == []
+
+
+def test_staff_cancellation_sms_speaks_the_patients_language(world, tomorrow):
+    from django.utils import translation
+
+    from booking.services import appointment_cancel
+
+    Appointment.objects.filter(pk=tomorrow.pk).update(language="nb")
+    with translation.override("en"):  # the staff member's admin runs in English
+        appointment_cancel(appointment_id=tomorrow.pk, by_staff=True)
+    (sms,) = OutboxMessage.objects.filter(purpose="booking_cancelled")
+    assert sms.text.startswith("Time avbestilt"), sms.text
