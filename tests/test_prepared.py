@@ -327,3 +327,28 @@ def test_atomic_pipeline_inside_a_transaction_commits_nothing_early(clinic):
         assert _events(clinic).count() == 1
         raise RuntimeError("the outer transaction fails")
     assert _events(clinic).count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_atomic_pipeline_marked_for_rollback_commits_nothing(clinic):
+    from clinics.models import AuditEvent
+    from eportal.db.prepared import PreparedInsert, atomic_pipeline
+
+    insert = PreparedInsert(AuditEvent)
+    fields = {"actor_type": AuditEvent.ActorType.SYSTEM, "clinic": clinic}
+    hooks = []
+    with atomic_pipeline():
+        insert(fetch_pk=False, action="pipe.unwanted", **fields)
+        transaction.on_commit(lambda: hooks.append(1))
+        transaction.set_rollback(True)
+    with atomic_pipeline():
+        insert(fetch_pk=False, action="pipe.unwanted", **fields)
+        try:
+            with transaction.mark_for_rollback_on_error():
+                raise ValueError("caught by the caller, as Model.save()'s callers may")
+        except ValueError:
+            pass
+    assert hooks == []
+    assert _events(clinic).count() == 0
+    assert connection.connection.info.transaction_status == 0

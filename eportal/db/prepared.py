@@ -405,9 +405,14 @@ def atomic_pipeline(using: str = "default") -> Iterator[None]:
     the on-commit hooks as usual, after pipeline mode.
 
     An error in any statement or in the ``COMMIT`` raises as Django's database error when
-    the block ends; an exception in the block sends ``ROLLBACK``; either way nothing of the
-    block stays, as with ``atomic()``. Inside another atomic block (a savepoint), or with a
-    connection that sets an isolation level, it is plain ``atomic()`` and :func:`pipeline`.
+    the block ends; an exception in the block, or a block marked for rollback, rolls back;
+    either way nothing of the block stays, as with ``atomic()``. Inside another atomic block
+    (a savepoint), or with a connection that sets an isolation level, it is plain
+    ``atomic()`` and :func:`pipeline`.
+
+    A failed statement aborts the rest of the pipeline, so a savepoint inside the block
+    cannot catch an error and go on (the whole block fails, safely): keep ``get_or_create``
+    and ``sms_queue(idempotency_key=...)`` out of it.
     """
     connection = connections[using]
     outermost = not connection.in_atomic_block
@@ -432,15 +437,21 @@ def atomic_pipeline(using: str = "default") -> Iterator[None]:
                     # Transaction commands are never prepared statements.
                     cursor.execute("BEGIN", prepare=False)
                 yield
-                with raw.cursor() as cursor:
-                    cursor.execute("COMMIT", prepare=False)
-        except BaseException:
-            status = raw.info.transaction_status
-            if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
-                with contextlib.suppress(Exception), connection.wrap_database_errors:
-                    raw.execute("ROLLBACK", prepare=False)
-            raise
+                # Django's own rule: a block marked for rollback (set_rollback(True), an
+                # error caught inside mark_for_rollback_on_error) does not commit.
+                if not connection.needs_rollback:
+                    with raw.cursor() as cursor:
+                        cursor.execute("COMMIT", prepare=False)
         finally:
+            if raw.info.transaction_status in (
+                TransactionStatus.INTRANS,
+                TransactionStatus.INERROR,
+            ):
+                # psycopg's rollback(), not a ROLLBACK statement: it also forgets the
+                # statements it meant to prepare in the aborted pipeline (the server
+                # skipped them), or the next use of one fails "does not exist".
+                with contextlib.suppress(Exception), connection.wrap_database_errors:
+                    raw.rollback()
             if raw.info.transaction_status == TransactionStatus.IDLE:
                 raw.autocommit = False
             else:  # a broken connection: Django discards it at the end of the request

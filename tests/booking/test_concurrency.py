@@ -172,3 +172,58 @@ def test_a_booking_that_commits_behind_the_lock_becomes_slot_taken(world, monkey
     assert not Appointment.objects.filter(patient=world.patient).exists()
     assert not AuditEvent.objects.filter(action="booking.book").exists()
     assert not OutboxMessage.objects.exists()
+
+
+def test_a_lost_race_leaves_the_connection_fit_for_the_next_booking(world, settings):
+    """The lost race's INSERT fails in the pipeline; the audit and outbox INSERTs queued
+    behind it were to be prepared on that run and were skipped. The worker's connection
+    must still book afterwards (it answered "prepared statement does not exist" until
+    atomic_pipeline rolled back through psycopg's rollback())."""
+    import time
+
+    from booking.services import SlotTaken, SlotUnavailable, appointment_book
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # production: the outbox row is not read back
+    service_matrix_save(
+        clinic=world.clinic, service=Service.BOOKING, cells=[(world.gp_list.pk, world.gp.pk)]
+    )
+    base = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    slots = [
+        make_slot(world.gp, world.ep, base + datetime.timedelta(minutes=30 * i)) for i in range(6)
+    ]
+    people = [factories.make_patient(world.clinic, patient_list=world.gp_list) for _ in range(6)]
+    connection.close()  # a worker's fresh connection
+    with pytest.raises(SlotUnavailable):
+        appointment_book(patient=people[0], slot_id=10**9, reason="x")
+    appointment_book(patient=people[1], slot_id=slots[1].pk, reason="x")
+    appointment_book(patient=people[2], slot_id=slots[2].pk, reason="x")
+
+    locked = threading.Event()
+
+    def rival():  # another patient's booking commits while ours waits for the slot's lock
+        try:
+            with transaction.atomic():
+                slot = type(slots[3]).objects.select_for_update().get(pk=slots[3].pk)
+                Appointment.objects.create(
+                    slot=slot,
+                    patient=people[5],
+                    practitioner=world.gp,
+                    start=slot.start,
+                    end=slot.end,
+                    reason="r",
+                )
+                locked.set()
+                time.sleep(0.5)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=rival)
+    thread.start()
+    assert locked.wait(30)
+    with pytest.raises(SlotTaken):
+        appointment_book(patient=people[3], slot_id=slots[3].pk, reason="x")
+    thread.join(30)
+    booked = appointment_book(patient=people[4], slot_id=slots[4].pk, reason="x")
+    assert booked.pk and booked.patient_id == people[4].pk
