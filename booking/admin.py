@@ -19,6 +19,7 @@ from clinics.admin_base import (
 
 from . import services
 from .models import (
+    Absence,
     Appointment,
     AppointmentType,
     BookingSettings,
@@ -51,6 +52,18 @@ class BookingSettingsAdmin(ClinicScopedAdmin):
         ):
             return False
         return super().has_add_permission(request)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "horizon_weeks" in form.changed_data:  # the slots reach the new horizon
+            _regenerate_clinic(obj.clinic_id)
+
+
+def _regenerate_clinic(clinic_id: int) -> None:
+    ids = ScheduleTemplate.objects.filter(practitioner__clinic_id=clinic_id).values_list(
+        "practitioner_id", flat=True
+    )
+    services.slots_regenerate_later(practitioner_ids=list(ids))
 
 
 @admin.register(AppointmentType)
@@ -104,6 +117,12 @@ class ScheduleTemplateAdmin(ClinicScopedAdmin):
         super().delete_model(request, obj)
         services.slots_regenerate_later(practitioner_ids=[practitioner_id])
 
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        # "Delete selected": the same as deleting them one by one.
+        ids = list(queryset.values_list("practitioner_id", flat=True))
+        super().delete_queryset(request, queryset)
+        services.slots_regenerate_later(practitioner_ids=ids)
+
 
 @admin.register(ClosedDay)
 class ClosedDayAdmin(ClinicScopedAdmin):
@@ -119,11 +138,55 @@ class ClosedDayAdmin(ClinicScopedAdmin):
         super().delete_model(request, obj)
         self._regenerate(clinic_id)
 
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        clinics = set(queryset.values_list("clinic_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for clinic_id in sorted(clinics):
+            self._regenerate(clinic_id)
+
     def _regenerate(self, clinic_id: int) -> None:
-        ids = ScheduleTemplate.objects.filter(practitioner__clinic_id=clinic_id).values_list(
-            "practitioner_id", flat=True
+        _regenerate_clinic(clinic_id)
+
+
+@admin.register(Absence)
+class AbsenceAdmin(ClinicScopedAdmin):
+    """A practitioner's absent days: their slots are blocked, also those made later."""
+
+    clinic_lookup = "practitioner__clinic"
+    list_display = ("practitioner", "first_day", "last_day", "note")
+    list_filter = ("practitioner",)
+    date_hierarchy = "first_day"
+    list_select_related = ("practitioner",)
+
+    def save_model(self, request: HttpRequest, obj: Absence, form: Any, change: bool) -> None:
+        before: set = set()
+        if change and obj.pk:
+            old = Absence.objects.get(pk=obj.pk)
+            before = set(old.days())
+            if old.practitioner_id != obj.practitioner_id:
+                super().save_model(request, obj, form, change)
+                services.absence_changed(
+                    practitioner_id=old.practitioner_id, before=before, after=set()
+                )
+                services.absence_changed(
+                    practitioner_id=obj.practitioner_id, before=set(), after=set(obj.days())
+                )
+                return
+        super().save_model(request, obj, form, change)
+        services.absence_changed(
+            practitioner_id=obj.practitioner_id, before=before, after=set(obj.days())
         )
-        services.slots_regenerate_later(practitioner_ids=list(ids))
+
+    def delete_model(self, request: HttpRequest, obj: Absence) -> None:
+        practitioner_id, days = obj.practitioner_id, set(obj.days())
+        super().delete_model(request, obj)
+        services.absence_changed(practitioner_id=practitioner_id, before=days, after=set())
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        gone = [(a.practitioner_id, set(a.days())) for a in queryset]
+        super().delete_queryset(request, queryset)
+        for practitioner_id, days in gone:
+            services.absence_changed(practitioner_id=practitioner_id, before=days, after=set())
 
 
 @admin.register(Slot)

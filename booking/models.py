@@ -207,6 +207,56 @@ class ClosedDay(models.Model):
         return f"{self.date:%Y-%m-%d}"
 
 
+#: The longest absence one row may hold (its days are handled one by one in places).
+MAX_ABSENCE = datetime.timedelta(days=366)
+
+
+class Absence(models.Model):
+    """A practitioner away for whole days (holiday, course, illness): their slots on these
+    days are blocked, also those generated later (a template change, the horizon moving on).
+    Appointments already booked stay booked: the clinic contacts those patients."""
+
+    practitioner = models.ForeignKey(
+        Practitioner,
+        on_delete=models.CASCADE,
+        related_name="absences",
+        verbose_name=_("practitioner"),
+    )
+    first_day = models.DateField(_("first day"))
+    last_day = models.DateField(_("last day"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        ordering = ["first_day", "practitioner_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__gte=F("first_day")),
+                name="booking_absence_ordered",
+                violation_error_message=_("The last day cannot be before the first day."),
+            ),
+        ]
+        indexes = [models.Index(fields=["practitioner", "last_day"], name="booking_absence_pract")]
+
+    def __str__(self) -> str:
+        if self.first_day == self.last_day:
+            return f"{self.practitioner} {self.first_day:%Y-%m-%d}"
+        return f"{self.practitioner} {self.first_day:%Y-%m-%d}–{self.last_day:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.first_day and self.last_day and self.last_day - self.first_day > MAX_ABSENCE:
+            raise ValidationError(
+                {"last_day": _("An absence can last at most a year; add another after it.")}
+            )
+
+    def days(self) -> list[datetime.date]:
+        count = (self.last_day - self.first_day).days + 1
+        return [self.first_day + datetime.timedelta(days=n) for n in range(count)]
+
+
 #: No slot, hence no appointment, lasts longer: slots are made only from schedule rules, in
 #: real time (also over a daylight-saving change), and a rule's slot length is at most 480
 #: minutes (checked by the database, the admin form and the import). Overlap checks look back

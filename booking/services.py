@@ -42,7 +42,7 @@ from delegation.selectors import offered_exists_sql
 from eportal.db.prepared import NextPk, PreparedInsert, PreparedQuery, atomic_pipeline
 from sms.services import sms_queue
 
-from .models import MAX_DURATION, Appointment, ClosedDay, ScheduleTemplate, Slot
+from .models import MAX_DURATION, Absence, Appointment, ClosedDay, ScheduleTemplate, Slot
 from .selectors import (
     booking_window,
     local_midnight,
@@ -138,7 +138,9 @@ def slots_generate(
 
     Never touches a slot with a booked appointment (nor creates another at its start); never
     duplicates a slot (one per practitioner and start, in the database too). Free slots the
-    templates no longer ask for are deleted; past slots are left alone. Idempotent.
+    templates no longer ask for are deleted; past slots are left alone; slots on the
+    practitioner's absent days (:class:`~booking.models.Absence`) are made, or become,
+    blocked. Idempotent.
     """
     now = now or timezone.now()
     practitioner = (
@@ -163,6 +165,8 @@ def slots_generate(
         ).values_list("date", flat=True)
     )
     wanted = expand_templates(templates, first=first, last=last, closed=closed)
+    absent = _absent_days(practitioner_id, first, last)
+    tz = local_tz()
 
     created = updated = deleted = 0
     with transaction.atomic():
@@ -173,8 +177,11 @@ def slots_generate(
             booked=Exists(Appointment.objects.filter(slot=OuterRef("pk"), status=Status.BOOKED))
         )
         drop = []
+        block = []
         for slot in existing:
             want = wanted.pop(slot.start, None)
+            if not slot.blocked and slot.start.astimezone(tz).date() in absent:
+                block.append(slot.pk)  # an absence recorded after the slot was made
             if slot.booked:
                 continue
             if want is None:
@@ -193,12 +200,15 @@ def slots_generate(
                 .delete()
             )
             deleted = min(deleted, len(drop))
+        if block:
+            updated += Slot.objects.filter(pk__in=block).update(blocked=True)
         new = [
             Slot(
                 practitioner_id=practitioner_id,
                 start=start,
                 end=end,
                 appointment_type_id=type_id,
+                blocked=start.astimezone(tz).date() in absent,
             )
             for start, (end, type_id) in sorted(wanted.items())
             if start >= now
@@ -240,15 +250,82 @@ def slots_set_blocked(*, slot_ids: list[int], blocked: bool) -> int:
     return Slot.objects.filter(pk__in=slot_ids).exclude(blocked=blocked).update(blocked=blocked)
 
 
-def practitioner_day_set_blocked(*, practitioner_id: int, day: datetime.date, blocked: bool) -> int:
-    """Block or unblock all of a practitioner's slots on one (local) day."""
+def _day_slots_set_blocked(
+    practitioner_id: int, day: datetime.date, blocked: bool, last: datetime.date | None = None
+) -> int:
+    """Block or unblock the practitioner's slots on ``day`` (to ``last``, inclusive)."""
     start = local_midnight(day)
-    end = local_midnight(day + datetime.timedelta(days=1))
+    end = local_midnight((last or day) + datetime.timedelta(days=1))
     return (
         Slot.objects.filter(practitioner_id=practitioner_id, start__gte=start, start__lt=end)
         .exclude(blocked=blocked)
         .update(blocked=blocked)
     )
+
+
+def _absent_days(
+    practitioner_id: int, first: datetime.date, last: datetime.date
+) -> set[datetime.date]:
+    """The practitioner's absent days in [first, last]."""
+    days: set[datetime.date] = set()
+    for absence in Absence.objects.filter(
+        practitioner_id=practitioner_id, first_day__lte=last, last_day__gte=first
+    ):
+        days.update(d for d in absence.days() if first <= d <= last)
+    return days
+
+
+def practitioner_day_set_blocked(*, practitioner_id: int, day: datetime.date, blocked: bool) -> int:
+    """Block (an absence of that day) or unblock all of a practitioner's slots on one local
+    day. The absence is recorded, so slots generated later on that day are blocked too;
+    unblocking takes the day out of the absences that cover it. Returns the slots changed."""
+    with transaction.atomic():
+        covering = list(
+            Absence.objects.select_for_update().filter(
+                practitioner_id=practitioner_id, first_day__lte=day, last_day__gte=day
+            )
+        )
+        if blocked and not covering:
+            Absence.objects.create(practitioner_id=practitioner_id, first_day=day, last_day=day)
+        if not blocked:
+            for absence in covering:
+                one_day = datetime.timedelta(days=1)
+                if absence.first_day < day < absence.last_day:  # split in two
+                    Absence.objects.create(
+                        practitioner_id=practitioner_id,
+                        first_day=day + one_day,
+                        last_day=absence.last_day,
+                        note=absence.note,
+                    )
+                    absence.last_day = day - one_day
+                    absence.save(update_fields=["last_day"])
+                elif absence.first_day == absence.last_day:
+                    absence.delete()
+                elif absence.first_day == day:
+                    absence.first_day = day + one_day
+                    absence.save(update_fields=["first_day"])
+                else:
+                    absence.last_day = day - one_day
+                    absence.save(update_fields=["last_day"])
+        return _day_slots_set_blocked(practitioner_id, day, blocked)
+
+
+def absence_changed(
+    *, practitioner_id: int, before: set[datetime.date], after: set[datetime.date]
+) -> int:
+    """An absence was added, changed or deleted (the admin): block its days' slots, and
+    unblock the days it no longer covers unless another absence does. Returns the slots
+    changed."""
+    changed = 0
+    if after:  # the days of one absence: a range
+        changed = _day_slots_set_blocked(practitioner_id, min(after), True, last=max(after))
+    freed = before - after
+    if freed:
+        still = _absent_days(practitioner_id, min(freed), max(freed))
+        changed += sum(
+            _day_slots_set_blocked(practitioner_id, day, False) for day in sorted(freed - still)
+        )
+    return changed
 
 
 # Booking

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from booking.models import Appointment, Slot
+from booking.models import Absence, Appointment, ScheduleTemplate, Slot
 from booking.services import slots_generate
 from tests.booking.conftest import build_world, make_template, oslo
 
@@ -37,6 +37,9 @@ def populate(clinic, reason):
         end=w.slot.end,
         reason=reason,
     )
+    w.absence = Absence.objects.create(
+        practitioner=w.gp, first_day=datetime.date(2026, 6, 1), last_day=datetime.date(2026, 6, 5)
+    )
     return w
 
 
@@ -57,6 +60,7 @@ def b(other_clinic):
 
 def objects(w):
     return {
+        "absence": w.absence,
         "appointmenttype": w.ep,
         "scheduletemplate": w.template,
         "slot": w.slot,
@@ -65,7 +69,14 @@ def objects(w):
     }
 
 
-MODELS = ["appointmenttype", "scheduletemplate", "slot", "appointment", "bookingsettings"]
+MODELS = [
+    "absence",
+    "appointmenttype",
+    "scheduletemplate",
+    "slot",
+    "appointment",
+    "bookingsettings",
+]
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -150,3 +161,73 @@ def test_staff_cancel_frees_the_slot(a, admin_client_for, clinic_admin):
     )
     a.appointment.refresh_from_db()
     assert a.appointment.status == "cancelled"
+
+
+def day_slots(practitioner, day):
+    return Slot.objects.filter(practitioner=practitioner, start__date=day)
+
+
+def test_an_absence_blocks_its_days_also_beyond_the_horizon_and_after_a_template_change(
+    a, b, admin_client_for, clinic_admin, django_capture_on_commit_callbacks
+):
+    client = admin_client_for(clinic_admin)
+    # Add: next Wednesday to Thursday, and a day in May (beyond the 6-week horizon).
+    for first, last in (("2026-02-04", "2026-02-05"), ("2026-05-06", "2026-05-06")):
+        response = client.post(
+            "/admin/booking/absence/add/",
+            {"practitioner": str(a.gp.pk), "first_day": first, "last_day": last, "note": "Kurs"},
+        )
+        assert response.status_code == 302, response.content
+    wednesday = day_slots(a.gp, datetime.date(2026, 2, 4))
+    assert wednesday.count() == 9 and all(s.blocked for s in wednesday)
+    assert not day_slots(a.gp, datetime.date(2026, 2, 6)).filter(blocked=True).exists()
+    # The template changes to 15-minute slots: the new slots of the absent days are blocked.
+    a.template.rules.update(slot_minutes=15)
+    slots_generate(practitioner_id=a.gp.pk)
+    wednesday = day_slots(a.gp, datetime.date(2026, 2, 4))
+    assert wednesday.count() == 12 and all(s.blocked for s in wednesday)
+    # May comes within the horizon: its slots are made blocked.
+    slots_generate(practitioner_id=a.gp.pk, now=oslo(2026, 4, 20, 9, 0))
+    may = day_slots(a.gp, datetime.date(2026, 5, 6))
+    assert may.count() == 12 and all(s.blocked for s in may)
+    # Deleting the absence ("Delete selected") opens the days again.
+    absence = Absence.objects.get(practitioner=a.gp, first_day=datetime.date(2026, 2, 4))
+    client.post(
+        "/admin/booking/absence/",
+        {"action": "delete_selected", "_selected_action": [str(absence.pk)], "post": "yes"},
+    )
+    assert not Absence.objects.filter(pk=absence.pk).exists()
+    assert not day_slots(a.gp, datetime.date(2026, 2, 4)).filter(blocked=True).exists()
+    # Nothing of the other clinic moved.
+    assert not Slot.objects.filter(practitioner=b.gp, blocked=True).exists()
+
+
+def test_absence_form_refuses_bad_ranges_and_other_clinics_practitioners(
+    a, b, admin_client_for, clinic_admin
+):
+    client = admin_client_for(clinic_admin)
+    before = Absence.objects.count()
+    for data in (
+        {"practitioner": str(a.gp.pk), "first_day": "2026-02-05", "last_day": "2026-02-04"},
+        {"practitioner": str(a.gp.pk), "first_day": "2026-02-05", "last_day": "2028-02-04"},
+        {"practitioner": str(b.gp.pk), "first_day": "2026-02-05", "last_day": "2026-02-06"},
+    ):
+        response = client.post("/admin/booking/absence/add/", {**data, "note": ""})
+        assert response.status_code == 200  # the form again, with the error
+        assert response.context["adminform"].form.errors
+    assert Absence.objects.count() == before
+
+
+def test_deleting_templates_in_bulk_regenerates_the_slots(
+    a, admin_client_for, clinic_admin, django_capture_on_commit_callbacks
+):
+    client = admin_client_for(clinic_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/booking/scheduletemplate/",
+            {"action": "delete_selected", "_selected_action": [str(a.template.pk)], "post": "yes"},
+        )
+    assert response.status_code == 302
+    assert not ScheduleTemplate.objects.filter(pk=a.template.pk).exists()
+    # Only the booked slot stays.
+    assert list(Slot.objects.filter(practitioner=a.gp)) == [a.slot]

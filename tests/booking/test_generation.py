@@ -190,3 +190,32 @@ def test_no_slot_is_longer_than_max_duration(world):
     sunday = Slot.objects.filter(practitioner=world.gp, start__date=datetime.date(2026, 10, 25))
     assert sunday.exists()
     assert all(s.end - s.start <= MAX_DURATION for s in Slot.objects.filter(practitioner=world.gp))
+
+
+def test_unblocking_one_day_of_a_long_absence_keeps_the_rest(world):
+    from booking.models import Absence
+
+    make_template(world.gp, world.ep)
+    slots_generate(practitioner_id=world.gp.pk, now=oslo(2026, 2, 2, 0, 0))
+    for day in (2, 3, 4, 5, 6):
+        practitioner_day_set_blocked(
+            practitioner_id=world.gp.pk, day=datetime.date(2026, 2, day), blocked=True
+        )
+    Absence.objects.all().delete()
+    Absence.objects.create(
+        practitioner=world.gp,
+        first_day=datetime.date(2026, 2, 2),
+        last_day=datetime.date(2026, 2, 6),
+    )
+    practitioner_day_set_blocked(
+        practitioner_id=world.gp.pk, day=datetime.date(2026, 2, 4), blocked=False
+    )
+    ranges = sorted(Absence.objects.values_list("first_day", "last_day"))
+    assert ranges == [
+        (datetime.date(2026, 2, 2), datetime.date(2026, 2, 3)),
+        (datetime.date(2026, 2, 5), datetime.date(2026, 2, 6)),
+    ]
+    # A template change later: Wednesday is open, the rest stays blocked.
+    slots_generate(practitioner_id=world.gp.pk, now=oslo(2026, 2, 2, 0, 0))
+    blocked_days = {s.start.astimezone(OSLO).date() for s in Slot.objects.filter(blocked=True)}
+    assert blocked_days == {datetime.date(2026, 2, d) for d in (2, 3, 5, 6)}
