@@ -133,6 +133,15 @@ class ScheduleTemplate(models.Model):
             models.CheckConstraint(
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
                 name="booking_template_dates_ordered",
+                violation_error_message=_("“Valid to” cannot be before “valid from”."),
+            ),
+            # Two templates from one day would leave it to chance which one applies.
+            models.UniqueConstraint(
+                fields=["practitioner", "valid_from"],
+                name="booking_template_once_per_start",
+                violation_error_message=_(
+                    "This practitioner already has a template from this date; change that one."
+                ),
             ),
         ]
 
@@ -174,11 +183,16 @@ class ScheduleRule(models.Model):
             models.CheckConstraint(
                 condition=Q(weekday__gte=1, weekday__lte=7), name="booking_rule_weekday"
             ),
-            models.CheckConstraint(condition=Q(end__gt=F("start")), name="booking_rule_ordered"),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")),
+                name="booking_rule_ordered",
+                violation_error_message=_("A rule must end after it starts."),
+            ),
             # MAX_DURATION relies on the upper bound.
             models.CheckConstraint(
                 condition=Q(slot_minutes__gte=5, slot_minutes__lte=480),
                 name="booking_rule_slot_len",
+                violation_error_message=_("The slot length must be 5 to 480 minutes."),
             ),
         ]
 

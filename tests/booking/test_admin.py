@@ -115,7 +115,7 @@ def test_saving_a_template_regenerates_the_slots(
     client = admin_client_for(clinic_admin)
     data = {
         "practitioner": str(a.gp.pk),
-        "valid_from": "2026-01-05",
+        "valid_from": "2026-01-12",
         "valid_to": "",
         "rules-TOTAL_FORMS": "1",
         "rules-INITIAL_FORMS": "0",
@@ -231,3 +231,32 @@ def test_deleting_templates_in_bulk_regenerates_the_slots(
     assert not ScheduleTemplate.objects.filter(pk=a.template.pk).exists()
     # Only the booked slot stays.
     assert list(Slot.objects.filter(practitioner=a.gp)) == [a.slot]
+
+
+def test_template_form_explains_bad_rules_and_a_second_template_from_one_date(
+    a, admin_client_for, clinic_admin
+):
+    client = admin_client_for(clinic_admin)
+    base = {
+        "practitioner": str(a.gp.pk),
+        "valid_from": "2026-03-02",
+        "valid_to": "",
+        "rules-TOTAL_FORMS": "1",
+        "rules-INITIAL_FORMS": "0",
+        "rules-0-weekday": "1",
+        "rules-0-start": "10:00",
+        "rules-0-end": "11:00",
+        "rules-0-slot_minutes": "30",
+        "rules-0-appointment_type": str(a.ep.pk),
+    }
+    cases = [  # the admin speaks bokmål
+        ({"rules-0-start": "12:00"}, "En regel må slutte etter at den begynner."),
+        ({"valid_to": "2026-03-01"}, "«Gyldig til» kan ikke være før «gyldig fra»."),
+        ({"valid_from": "2026-01-05"}, "Behandleren har allerede en mal fra denne datoen"),
+    ]
+    before = ScheduleTemplate.objects.count()
+    for change, message in cases:
+        response = client.post("/admin/booking/scheduletemplate/add/", {**base, **change})
+        assert response.status_code == 200
+        assert message in response.content.decode(), message
+    assert ScheduleTemplate.objects.count() == before
