@@ -505,15 +505,21 @@ def urgent(request: HttpRequest, ep_ident: str) -> HttpResponse:
     practitioners = practitioners_for(patient, "urgent")
     names = {p.pk: p.name for p in practitioners}
     now = timezone.now()
-    slots: list[SlotView] = []
+    # Today's free times, grouped by practitioner (in the matrix's order): two practitioners'
+    # 14:00 are two different buttons, and sighted users see whose each one is.
+    groups: list[tuple[str, list[SlotView]]] = []
     if practitioners:
         rows = free_slot_rows(
             practitioner_ids=list(names), start=now, end=local_midnight(local_today(now) + DAY)
         )
         base = reverse("booking:urgent", kwargs={"ep_ident": clinic.ep_ident})
-        slots = [s for day in _slot_views(rows, names, base).values() for s in day]
+        for practitioner in practitioners:
+            own = [row for row in rows if row[2] == practitioner.pk]
+            if own:
+                views = _slot_views(own, names, base).values()
+                groups.append((practitioner.name, [s for day in views for s in day]))
     return render(
         request,
         "booking/urgent.html",
-        {"clinic": clinic, "slots": slots, "offered": bool(practitioners)},
+        {"clinic": clinic, "groups": groups, "slots": bool(groups), "offered": bool(practitioners)},
     )

@@ -321,7 +321,10 @@ def test_urgent_offers_todays_slots_from_now_of_the_urgent_practitioners(
     client = patient_client(w.patient)
     response = client.get("/c/DEMO1/hastetime/")
     page = response.content.decode()
-    assert [s.id for s in response.context["slots"]] == [w.soon.pk]
+    assert [(name, [s.id for s in slots]) for name, slots in response.context["groups"]] == [
+        ("Tore Turnus", [w.soon.pk])
+    ]
+    assert "<h3" in page and "Tore Turnus" in page  # whose time it is, visible
     assert "113" in page and "116117" in page
     assert book(client, w.tomorrow).status_code == 409  # not urgent-offered via booking
     response = client.post(f"/c/DEMO1/hastetime/{w.soon.pk}/", {"reason": "Feber"})
@@ -337,10 +340,38 @@ def test_urgent_with_nothing_left_today_gives_the_phone(urgent_world, patient_cl
     Slot.objects.filter(pk=w.soon.pk).update(blocked=True)
     response = patient_client(w.patient).get("/c/DEMO1/hastetime/")
     page = response.content.decode()
-    assert response.context["slots"] == []
+    assert response.context["groups"] == [] and not response.context["slots"]
     assert 'id="no-urgent"' in page and w.clinic.phone in page
 
 
 def test_home_page_links_to_booking_and_urgent(urgent_world, patient_client):
     page = patient_client(urgent_world.patient).get("/c/DEMO1/home/").content.decode()
     assert 'href="/c/DEMO1/timer/"' in page and 'href="/c/DEMO1/hastetime/"' in page
+
+
+def test_two_urgent_practitioners_times_are_told_apart(urgent_world, patient_client):
+    w = urgent_world
+    second = factories.make_practitioner(
+        w.clinic, "Siri Sykepleier", role=Practitioner.Role.JUNIOR, eportal_enabled=True
+    )
+    service_matrix_save(
+        clinic=w.clinic,
+        service=Service.URGENT,
+        cells=[(w.gp_list.pk, w.junior.pk), (w.gp_list.pk, second.pk)],
+    )
+    same_time = make_slot(second, w.ep, oslo(2026, 2, 2, 9, 30))
+    response = patient_client(w.patient).get("/c/DEMO1/hastetime/")
+    groups = {name: [s.id for s in slots] for name, slots in response.context["groups"]}
+    assert groups == {"Tore Turnus": [w.soon.pk], "Siri Sykepleier": [same_time.pk]}
+
+
+def test_the_confirmation_mentions_an_sms_only_when_one_was_sent(w, patient_client):
+    client = patient_client(w.patient)
+    book(client, slot_at(w.gp, 2026, 2, 4, 10, 0))
+    appointment = Appointment.objects.get()
+    url = f"/c/DEMO1/timer/bestilt/{appointment.pk}/"
+    sms_line = "SMS"
+    assert sms_line in client.get(url).content.decode()
+    w.patient.mobile = ""  # e.g. a BankID patient with no mobile number in the record
+    w.patient.save()
+    assert sms_line not in client.get(url).content.decode()
