@@ -128,12 +128,16 @@ def test_keyboard_only_booking_with_labelled_slots(page: Page, live_server, worl
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.name") == "reason":
             break
+    else:
+        pytest.fail("the reason field cannot be reached with Tab")
     page.keyboard.type("Kontroll")
     page.keyboard.press("Tab")  # the submit button follows the field
     assert page.evaluate("document.activeElement.type") == "submit"
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/timer/bestilt/\d+/$"))
     expect(page.locator("[role=status][aria-live=polite]")).to_contain_text("10:20")
+    # The focus moves to the confirmation's heading: a screen reader reads it out at once.
+    expect(page.locator("#booking-confirmation h1")).to_be_focused()
     assert_accessible(page)
     assert Appointment.objects.get().slot == target
 
