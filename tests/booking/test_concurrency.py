@@ -63,6 +63,7 @@ def crowd(world):
     start = soon.replace(minute=0, second=0, microsecond=0)
     world.slot = make_slot(world.gp, world.ep, start, minutes=30)
     world.overlapping = make_slot(world.gp, world.ep, start + datetime.timedelta(minutes=20))
+    world.later = make_slot(world.gp, world.ep, start + datetime.timedelta(hours=2))
     patients = [factories.make_patient(world.clinic, patient_list=world.gp_list) for _ in range(N)]
     service_matrix_save(
         clinic=world.clinic, service=Service.BOOKING, cells=[(world.gp_list.pk, world.gp.pk)]
@@ -78,7 +79,11 @@ def test_fifty_concurrent_bookings_of_one_slot_one_wins(crowd):
     assert statuses.count(302) == 1, statuses
     assert statuses.count(409) == N - 1, statuses
     losers = [body for status, body in results if status == 409]
+    # A friendly "just taken" with fresh alternatives: the later slot, not the taken ones.
     assert all('role="alert"' in body for body in losers)
+    assert all("Timen ble nettopp tatt" in body for body in losers)
+    assert all(f"/c/DEMO1/timer/{crowd.later.pk}/" in body for body in losers)
+    assert not any(f"/c/DEMO1/timer/{crowd.overlapping.pk}/" in body for body in losers)
     assert Appointment.objects.filter(slot=crowd.slot, status="booked").count() == 1
 
 
