@@ -157,6 +157,16 @@ def patient_appointments(patient: Patient) -> list[Appointment]:
     )
 
 
+def limit_reached(patient: Patient, *, urgent: bool, now: datetime.datetime | None = None) -> bool:
+    """Whether the patient already holds as many future online appointments as the clinic
+    allows (one urgent at a time): one query. The booking checks it again under its locks."""
+    limit = 1 if urgent else booking_settings(patient.clinic).max_future_online
+    held = Appointment.objects.filter(
+        patient=patient, status=Status.BOOKED, start__gt=now or timezone.now(), urgent=urgent
+    ).count()
+    return held >= limit
+
+
 def patient_appointment(patient: Patient, appointment_id: int) -> Appointment | None:
     """One of the patient's own appointments (None for anyone else's: answer 404)."""
     return (

@@ -36,6 +36,7 @@ from .selectors import (
     first_free_slot,
     free_slot_rows,
     free_slots,
+    limit_reached,
     local_midnight,
     local_today,
     local_tz,
@@ -347,6 +348,9 @@ def _confirm(request: HttpRequest, ep_ident: str, slot_id: int, *, urgent: bool)
     row, names = _offered_slot(request, slot_id, urgent=urgent)
     if row is None:
         return _conflict(request, "unavailable", names, urgent=urgent)
+    if request.method == "GET" and limit_reached(patient, urgent=urgent):
+        # Say so before the patient writes the reason, not after.
+        return _conflict(request, "limit", names, urgent=urgent)
     local = row[1].astimezone(local_tz())
     context = {
         "clinic": clinic,

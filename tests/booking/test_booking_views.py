@@ -219,7 +219,11 @@ def test_per_patient_limit(w, patient_client):
     client = patient_client(w.patient)
     assert book(client, slot_at(w.gp, 2026, 2, 4, 8, 0)).status_code == 302
     assert book(client, slot_at(w.gp, 2026, 2, 4, 8, 20)).status_code == 302
-    response = book(client, slot_at(w.gp, 2026, 2, 4, 8, 40))
+    third = slot_at(w.gp, 2026, 2, 4, 8, 40)
+    # The confirmation page says so at once, before the patient writes the reason.
+    response = client.get(f"/c/DEMO1/timer/{third.pk}/")
+    assert response.context["code"] == "limit" and "reason" not in response.content.decode()
+    response = book(client, third)
     assert response.status_code == 409
     assert response.context["code"] == "limit"
     assert Appointment.objects.count() == 2
