@@ -260,3 +260,21 @@ def test_template_form_explains_bad_rules_and_a_second_template_from_one_date(
         assert response.status_code == 200
         assert message in response.content.decode(), message
     assert ScheduleTemplate.objects.count() == before
+
+
+def test_a_longer_horizon_makes_the_slots_reach_it(
+    a, admin_client_for, clinic_admin, django_capture_on_commit_callbacks
+):
+    client = admin_client_for(clinic_admin)
+    assert not Slot.objects.filter(practitioner=a.gp, start__gte=oslo(2026, 4, 1, 0, 0)).exists()
+    data = {
+        "horizon_weeks": "10",
+        "min_notice_minutes": "120",
+        "cancel_deadline_hours": "24",
+        "max_future_online": "2",
+        "reminder_time": "18:00",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/booking/bookingsettings/{a.settings.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Slot.objects.filter(practitioner=a.gp, start__gte=oslo(2026, 4, 1, 0, 0)).exists()
