@@ -40,7 +40,9 @@ def latest_code(sms_dir) -> str:
 def world(clinic):
     w = build_world(clinic)
     PatientCredential.objects.create(patient=w.patient, password=make_password(PASSWORD))
-    day = (datetime.datetime.now(OSLO) + datetime.timedelta(days=3)).date()
+    # Next week's Wednesday: the booking page opens on this week, so the patient pages on.
+    today = datetime.datetime.now(OSLO).date()
+    day = today + datetime.timedelta(days=7 - today.weekday() + 2)
     w.day = day
     w.slots = [
         make_slot(w.gp, w.ep, datetime.datetime.combine(day, t, tzinfo=OSLO))
@@ -103,11 +105,38 @@ def test_book_see_under_mine_timer_and_cancel(page: Page, live_server, world, sm
     assert "booking_cancelled" in sms_files(sms_dir)[-1]
 
 
+def tab_to(page: Page, test: str, what: str, presses: int = 80) -> None:
+    """Press Tab until ``test`` (JavaScript on document.activeElement, as ``el``) holds."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return {test}; }})()"):
+            return
+    pytest.fail(f"{what} cannot be reached with Tab")
+
+
 def test_keyboard_only_booking_with_labelled_slots(page: Page, live_server, world, sms_dir):
+    """The whole journey without a mouse: log in, open 'Bestill time' from the home page,
+    page to the week, pick the slot, write the reason, book."""
     base = f"{live_server.url}/c/{world.clinic.ep_ident}"
-    log_in(page, base, world.patient, sms_dir)
+    page.goto(f"{base}/login/")
+    tab_to(page, "el.name === 'national_id'", "the identity number field")
+    page.keyboard.type(world.patient.national_id)
+    tab_to(page, "el.name === 'password'", "the password field")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/login/code/")
+    tab_to(page, "el.name === 'code'", "the code field")
+    page.keyboard.type(latest_code(sms_dir))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/home/")
+    tab_to(page, "el.pathname && el.pathname.endsWith('/timer/')", "'Bestill time'")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/timer/"))
+    expect(page.locator(f"#slot-{world.slots[1].pk}")).to_have_count(0)  # next week's
     monday = world.day - datetime.timedelta(days=world.day.weekday())
-    page.goto(f"{base}/timer/?week={monday.isoformat()}")
+    tab_to(page, f"el.search && el.search.includes('week={monday}')", "'Next week'")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#slot-{world.slots[1].pk}")).to_have_count(1)
     assert_accessible(page)
 
     target = world.slots[1]
@@ -115,21 +144,11 @@ def test_keyboard_only_booking_with_labelled_slots(page: Page, live_server, worl
     label = slot_link.get_attribute("aria-label")
     assert "10:20" in label and world.gp.name in label
     assert str(world.day.day) in label  # the day is named too
-    for _ in range(80):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.id") == f"slot-{target.pk}":
-            break
-    else:
-        pytest.fail("the slot cannot be reached with Tab")
+    tab_to(page, f"el.id === 'slot-{target.pk}'", "the slot", presses=120)
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{base}/timer/{target.pk}/")
 
-    for _ in range(40):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.name") == "reason":
-            break
-    else:
-        pytest.fail("the reason field cannot be reached with Tab")
+    tab_to(page, "el.name === 'reason'", "the reason field", presses=40)
     page.keyboard.type("Kontroll")
     page.keyboard.press("Tab")  # the submit button follows the field
     assert page.evaluate("document.activeElement.type") == "submit"
