@@ -221,6 +221,8 @@ class ClosedDay(models.Model):
         return f"{self.date:%Y-%m-%d}"
 
 
+LAST_DATE = datetime.date(2099, 12, 31)
+
 #: The longest absence one row may hold (its days are handled one by one in places).
 MAX_ABSENCE = datetime.timedelta(days=366)
 
@@ -236,8 +238,9 @@ class Absence(models.Model):
         related_name="absences",
         verbose_name=_("practitioner"),
     )
-    first_day = models.DateField(_("first day"))
-    last_day = models.DateField(_("last day"))
+    # An upper bound keeps the day arithmetic (the day after the last) inside Python's dates.
+    first_day = models.DateField(_("first day"), validators=[MaxValueValidator(LAST_DATE)])
+    last_day = models.DateField(_("last day"), validators=[MaxValueValidator(LAST_DATE)])
     note = models.CharField(_("note"), max_length=100, blank=True)
 
     class Meta:

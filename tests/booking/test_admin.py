@@ -211,6 +211,7 @@ def test_absence_form_refuses_bad_ranges_and_other_clinics_practitioners(
         {"practitioner": str(a.gp.pk), "first_day": "2026-02-05", "last_day": "2026-02-04"},
         {"practitioner": str(a.gp.pk), "first_day": "2026-02-05", "last_day": "2028-02-04"},
         {"practitioner": str(b.gp.pk), "first_day": "2026-02-05", "last_day": "2026-02-06"},
+        {"practitioner": str(a.gp.pk), "first_day": "9999-12-30", "last_day": "9999-12-31"},
     ):
         response = client.post("/admin/booking/absence/add/", {**data, "note": ""})
         assert response.status_code == 200  # the form again, with the error
