@@ -12,7 +12,7 @@ from clinics.models import Patient
 pytestmark = pytest.mark.django_db
 
 JUNK = ["", "0", "-1", "abc", "99999999999", "9" * 25, "²", "%00", "<script>", "' OR 1=1 --",
-        "ø" * 300, "../../"]  # fmt: skip
+        "ø" * 300, "../../", "9999-12-31", "0001-01-01"]  # fmt: skip
 
 PATIENT_PATHS = [
     "/c/DEMO/",
