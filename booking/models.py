@@ -64,11 +64,10 @@ class BookingSettings(models.Model):
     reminder_time = models.TimeField(
         _("reminder time"),
         default=datetime.time(18, 0),
-        # No reminder goes out from 21:00 (booking.services.REMINDER_QUIET_FROM).
-        validators=[MaxValueValidator(datetime.time(20, 0))],
+        # booking.services.REMINDER_WINDOW: three hours.
         help_text=_(
-            "The reminder SMS goes out the day before the appointment, from this time until "
-            "21:00 (no SMS at night)."
+            "The reminder SMS goes out the day before the appointment, from this time and for "
+            "three hours (a delayed run sends nothing late at night)."
         ),
     )
 

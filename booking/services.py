@@ -363,8 +363,8 @@ def _when(start: datetime.datetime) -> dict[str, str]:
     }
 
 
-#: Local time from which no reminder SMS goes out (until the next day's reminder time).
-REMINDER_QUIET_FROM = datetime.time(21, 0)
+#: How long after the clinic's reminder time the day-before reminders may still go out.
+REMINDER_WINDOW = datetime.timedelta(hours=3)
 
 
 def _sms(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
@@ -662,11 +662,12 @@ def appointment_cancel(
 def reminders_send(*, now: datetime.datetime | None = None) -> int:
     """Queue the day-before reminder for tomorrow's appointments, once each.
 
-    Sends from each clinic's ``reminder_time`` (local) on the day before until
-    ``REMINDER_QUIET_FROM`` (no SMS at night); run it often (beat, every 15 minutes). An
-    appointment booked after that day's reminder time gets none: its confirmation has just
-    come. The conditional update on ``reminder_sent_at`` and the SMS idempotency key make a
-    second run, or two workers at once, send nothing more.
+    Sends from each clinic's ``reminder_time`` (local) on the day before, for
+    ``REMINDER_WINDOW`` (a run delayed for hours, a worker that was down, sends no SMS late
+    at night); run it often (beat, every 15 minutes). An appointment booked after that day's
+    reminder time gets none: its confirmation has just come. The conditional update on
+    ``reminder_sent_at`` and the SMS idempotency key make a second run, or two workers at
+    once, send nothing more.
     """
     now = now or timezone.now()
     tz = local_tz()
@@ -683,16 +684,14 @@ def reminders_send(*, now: datetime.datetime | None = None) -> int:
         .select_related("practitioner", "patient__clinic__booking_settings")
         .order_by("start", "pk")
     )
-    local_now = now.astimezone(tz).time()
-    if local_now >= REMINDER_QUIET_FROM:
-        return 0  # no SMS at night; a reminder not sent by then is not sent
     sent = 0
     for appointment in due:
         clinic = appointment.patient.clinic
         reminder_time = settings_of_loaded_clinic(clinic).reminder_time
-        if local_now < reminder_time:
-            continue
-        if appointment.created >= datetime.datetime.combine(today, reminder_time, tzinfo=tz):
+        opens = datetime.datetime.combine(today, reminder_time, tzinfo=tz)
+        if not opens <= now < opens + REMINDER_WINDOW:
+            continue  # not yet, or too late today: no SMS late at night
+        if opens <= appointment.created <= now:
             continue  # booked after the reminders went out: its confirmation just came
         with transaction.atomic():
             claimed = Appointment.objects.filter(

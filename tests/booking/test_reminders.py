@@ -117,3 +117,20 @@ def test_staff_cancellation_sms_speaks_the_patients_language(world, tomorrow):
         appointment_cancel(appointment_id=tomorrow.pk, by_staff=True)
     (sms,) = OutboxMessage.objects.filter(purpose="booking_cancelled")
     assert sms.text.startswith("Time avbestilt"), sms.text
+
+
+def test_a_late_reminder_time_is_honoured(world, tomorrow, time_machine):
+    world.settings.reminder_time = datetime.time(21, 30)
+    world.settings.save()
+    time_machine.move_to(oslo(2026, 2, 2, 21, 30), tick=False)
+    send_booking_reminders.delay()
+    assert len(reminders()) == 1
+
+
+def test_a_booking_stamped_after_now_still_gets_its_reminder(world, time_machine):
+    # A clock set back (or a row written with another clock): only a booking made between
+    # the reminder time and now counts as "just confirmed".
+    book(world, oslo(2026, 2, 3, 10, 0), booked_at=oslo(2026, 3, 1, 12, 0))
+    time_machine.move_to(oslo(2026, 2, 2, 18, 0), tick=False)
+    send_booking_reminders.delay()
+    assert len(reminders()) == 1
