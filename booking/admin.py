@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest
@@ -100,8 +101,33 @@ class ScheduleRuleInline(admin.TabularInline):
         return is_clinic_staff(request)
 
 
+class ScheduleTemplateForm(forms.ModelForm):
+    class Meta:
+        model = ScheduleTemplate
+        fields = ["practitioner", "valid_from", "valid_to"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        practitioner, valid_from = data.get("practitioner"), data.get("valid_from")
+        # A second template from the same date would leave it to chance which one applies
+        # (and the clinic's export could not be imported again).
+        if (
+            practitioner is not None
+            and valid_from is not None
+            and ScheduleTemplate.objects.filter(practitioner=practitioner, valid_from=valid_from)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            self.add_error(
+                "valid_from",
+                _("This practitioner already has a template from this date; change that one."),
+            )
+        return data
+
+
 @admin.register(ScheduleTemplate)
 class ScheduleTemplateAdmin(ClinicScopedAdmin):
+    form = ScheduleTemplateForm
     clinic_lookup = "practitioner__clinic"
     list_display = ("practitioner", "valid_from", "valid_to", "updated")
     list_filter = ("practitioner",)

@@ -134,14 +134,6 @@ class ScheduleTemplate(models.Model):
                 name="booking_template_dates_ordered",
                 violation_error_message=_("“Valid to” cannot be before “valid from”."),
             ),
-            # Two templates from one day would leave it to chance which one applies.
-            models.UniqueConstraint(
-                fields=["practitioner", "valid_from"],
-                name="booking_template_once_per_start",
-                violation_error_message=_(
-                    "This practitioner already has a template from this date; change that one."
-                ),
-            ),
         ]
 
     def __str__(self) -> str:
