@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinics import audit
+from clinics.converters import parse_id
 from clinics.models import Practitioner
 from clinics.patient_session import patient_required
 from clinics.urlcache import cached_reverse
@@ -188,9 +189,10 @@ def _parse_week(value: str | None) -> datetime.date | None:
 
 
 def _chosen(practitioners: list[Practitioner], value: str | None) -> Practitioner:
-    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+    wanted = parse_id(value)
+    if wanted is not None:
         for practitioner in practitioners:
-            if practitioner.pk == int(value):
+            if practitioner.pk == wanted:
                 return practitioner
     return practitioners[0]
 

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def parse_id(value: str | None) -> int | None:
+    """A database id typed into a query parameter, or None: ASCII digits only (``"²"`` passes
+    ``str.isdigit()`` but not ``int()``), at most 18 of them (inside bigint)."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 class IdConverter:
     """A database id in a path: ASCII digits, at most 18 of them, so always inside
     PostgreSQL's bigint. Django's ``int`` converter takes any length, and a 20-digit id

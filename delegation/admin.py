@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from clinics.admin_base import is_clinic_staff, staff_clinic_id
+from clinics.converters import parse_id
 from clinics.models import Clinic, PatientList
 
 from .forms import MatrixForm, cell_value
@@ -36,13 +37,14 @@ def _clinic_for(request: HttpRequest) -> Clinic | None:
     """
     if not is_clinic_staff(request):
         raise PermissionDenied
-    wanted = request.GET.get("clinic", "")
-    if wanted and not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 18):
+    raw = request.GET.get("clinic", "")
+    wanted = parse_id(raw)
+    if raw and wanted is None:
         raise Http404
     if request.user.is_superuser:
-        return get_object_or_404(Clinic, pk=int(wanted)) if wanted else None
+        return get_object_or_404(Clinic, pk=wanted) if wanted is not None else None
     clinic_id = staff_clinic_id(request)
-    if wanted and int(wanted) != clinic_id:
+    if wanted is not None and wanted != clinic_id:
         raise Http404
     return get_object_or_404(Clinic, pk=clinic_id)
 
