@@ -15,10 +15,10 @@ _INSERT = PreparedInsert(AuditEvent)
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The peer address as the web server saw it.
+    """The client's address: ``REMOTE_ADDR``, which the project's first middleware sets to
+    the client behind a trusted proxy (``EPORTAL_TRUSTED_PROXIES``, eportal/proxies.py).
 
-    X-Forwarded-For is not trusted here: a client can forge it. Behind a proxy, configure
-    the proxy (or gunicorn's ``--forwarded-allow-ips``) to set REMOTE_ADDR.
+    X-Forwarded-For is never read here: only that middleware knows whom to believe.
     """
     if request is None:
         return None

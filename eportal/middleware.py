@@ -10,6 +10,32 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
+from .proxies import client_address, trusted_networks
+
+
+class TrustedProxyMiddleware:
+    """Put the client's address in ``REMOTE_ADDR`` when the request came through a trusted
+    proxy (``EPORTAL_TRUSTED_PROXIES``, see :mod:`eportal.proxies`).
+
+    Runs first, so that everything after it (the patients' rate limits, allauth's limits for
+    staff, the audit log) reads one address: the client's. The peer's own address is kept in
+    ``request.META["EPORTAL_PEER_ADDR"]``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        trusted_networks(tuple(settings.EPORTAL_TRUSTED_PROXIES))  # fail at start if wrong
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        networks = trusted_networks(tuple(settings.EPORTAL_TRUSTED_PROXIES))
+        if networks:
+            peer = request.META.get("REMOTE_ADDR", "")
+            request.META["EPORTAL_PEER_ADDR"] = peer
+            request.META["REMOTE_ADDR"] = client_address(
+                peer, request.META.get("HTTP_X_FORWARDED_FOR", ""), networks
+            )
+        return self.get_response(request)
+
 
 class LanguageMiddleware:
     """Activate the language the user chose, else Norwegian bokmål.

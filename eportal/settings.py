@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "eportal.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -254,6 +255,9 @@ SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if envbool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client. Behind a
+# proxy that is not listed, every client shares the proxy's address, and so its rate limits.
+EPORTAL_TRUSTED_PROXIES = envlist("EPORTAL_TRUSTED_PROXIES")
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -1,0 +1,91 @@
+"""Start the test reverse proxy (``server.py``) as a process, and a client that can speak
+from a chosen loopback address (127.0.0.2, 127.0.0.3, ...) so that two "people" differ.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import select
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+SERVER = Path(__file__).with_name("server.py")
+
+
+@contextmanager
+def running_proxy(upstream: str) -> Iterator[int]:
+    """A proxy in front of ``upstream`` (``host:port``); yields the port it listens on."""
+    process = subprocess.Popen(
+        [sys.executable, str(SERVER), "--upstream", upstream, "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        line = process.stdout.readline() if ready else ""
+        if not line:
+            raise RuntimeError(f"the test proxy did not start (exit {process.poll()})")
+        yield json.loads(line)["port"]
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+class Browser:
+    """A minimal cookie-keeping HTTP client bound to one source address."""
+
+    def __init__(self, port: int, *, source: str, host: str = "127.0.0.1") -> None:
+        self.host, self.port, self.source = host, port, source
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self, method: str, path: str, *, form: dict[str, str] | None = None, headers=None
+    ) -> tuple[int, dict[str, str], str]:
+        connection = http.client.HTTPConnection(
+            self.host, self.port, timeout=30, source_address=(self.source, 0)
+        )
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=sent)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    for morsel in SimpleCookie(value).values():
+                        self.cookies[morsel.key] = morsel.value
+            return response.status, dict(response.getheaders()), text
+        finally:
+            connection.close()
+
+    def get(self, path: str, **kw) -> tuple[int, dict[str, str], str]:
+        return self.request("GET", path, **kw)
+
+    def post_form(self, path: str, form: dict[str, str], **kw) -> tuple[int, dict[str, str], str]:
+        """GET the page for its CSRF token, then POST the form with it."""
+        status, _headers, page = self.get(path)
+        assert status == 200, (status, page[:300])
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert match, "no CSRF token on the page"
+        return self.request(
+            "POST", path, form={"csrfmiddlewaretoken": match.group(1), **form}, **kw
+        )
