@@ -9,8 +9,10 @@ eligible patient, and every limit is kept on the server, per person, per IP and 
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -19,13 +21,15 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from sms.services import sms_queue
 
 from . import audit
 from .models import Clinic, LoginChallenge, Patient, PatientCredential, ThrottleEvent
+
+logger = logging.getLogger(__name__)
 
 CODE_LENGTH = 6
 SET_PASSWORD_WINDOW = datetime.timedelta(minutes=10)
@@ -76,32 +80,81 @@ def _count(scope: str, key: str, since: datetime.datetime) -> tuple[int, datetim
     return events.count(), oldest
 
 
-def _check(scope: str, key: str, limit: int, window: datetime.timedelta) -> None:
+def _lock(scope: str, key: str) -> None:
+    """Serialise check-and-record for one (scope, key) until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock on a 64-bit hash of the pair, so that
+    simultaneous requests for one person (or IP, or clinic) count one after the other while
+    different people never wait for each other. SQLite has one writer at a time anyway, and
+    the project opens its transactions with BEGIN IMMEDIATE (eportal/settings.py).
+    """
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"{scope}:{key}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, signed=True)])
+
+
+def _take(
+    scope: str,
+    key: str,
+    limit: int,
+    *,
+    window: datetime.timedelta | None = None,
+    since: datetime.datetime | None = None,
+    reopens: datetime.datetime | None = None,
+) -> int:
+    """Record one event unless ``limit`` events lie in the window already: check and record
+    in one step, so that simultaneous requests cannot all pass the check. Raise
+    :class:`RateLimited` when the limit is reached; return the new event's id.
+
+    The window is the last ``window`` (rolling) or everything ``since`` a moment (a day's
+    cap, which ``reopens`` at the next midnight).
+    """
     now = timezone.now()
-    count, oldest = _count(scope, key, now - window)
-    if count >= limit and oldest is not None:
-        raise RateLimited(retry_after=int((oldest + window - now).total_seconds()) + 1)
+    start = since if since is not None else now - (window or datetime.timedelta(0))
+    with transaction.atomic():
+        _lock(scope, key)
+        count, oldest = _count(scope, key, start)
+        if count >= limit:
+            opens = reopens or ((oldest or now) + (window or datetime.timedelta(0)))
+            raise RateLimited(retry_after=max(1, int((opens - now).total_seconds()) + 1))
+        return ThrottleEvent.objects.create(scope=scope, key=key, created=now).pk
 
 
-def _hit(scope: str, key: str) -> None:
-    ThrottleEvent.objects.create(scope=scope, key=key, created=timezone.now())
-
-
-def _check_ip(ip: str | None) -> None:
+def _take_ip(ip: str | None) -> None:
     if not ip:
         return
-    key = _keyed_hash("ip", ip)
-    _check("ip", key, settings.EPORTAL_ATTEMPTS_PER_IP, datetime.timedelta(minutes=15))
-    _hit("ip", key)
+    window = datetime.timedelta(minutes=15)
+    _take("ip", _keyed_hash("ip", ip), settings.EPORTAL_ATTEMPTS_PER_IP, window=window)
+
+
+def _clinic_day() -> tuple[datetime.datetime, datetime.datetime]:
+    now = timezone.localtime()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight, midnight + datetime.timedelta(days=1)
 
 
 def _check_clinic_daily_cap(clinic: Clinic) -> None:
-    now = timezone.localtime()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    """Refuse when the clinic's SMS for today are used up: for every number alike, so that
+    the answer says nothing about the person (the cap is the clinic's, not theirs)."""
+    midnight, tomorrow = _clinic_day()
     count, _oldest = _count("sms_clinic", str(clinic.pk), midnight)
     if count >= settings.EPORTAL_SMS_PER_CLINIC_PER_DAY:
-        tomorrow = midnight + datetime.timedelta(days=1)
+        now = timezone.now()
         raise RateLimited(retry_after=int((tomorrow - now).total_seconds()) + 1)
+
+
+def _take_clinic_sms(clinic_id: int) -> None:
+    midnight, tomorrow = _clinic_day()
+    _take(
+        "sms_clinic",
+        str(clinic_id),
+        settings.EPORTAL_SMS_PER_CLINIC_PER_DAY,
+        since=midnight,
+        reopens=tomorrow,
+    )
 
 
 def purge_old_events(*, older_than: datetime.timedelta = datetime.timedelta(days=2)) -> int:
@@ -140,17 +193,24 @@ def masked_mobile_hint(challenge: LoginChallenge) -> str:
 def login_start(
     *, clinic: Clinic, national_id: str, password: str, ip: str | None
 ) -> LoginChallenge:
-    """Check the password; on success send a code. Raise BadCredentials or RateLimited."""
-    _check_ip(ip)
+    """Check the password; on success send a code. Raise BadCredentials or RateLimited.
+
+    A failed attempt is reserved *before* the password is checked and given back when the
+    password was right, so that simultaneous wrong passwords are checked at most
+    ``EPORTAL_PASSWORD_FAILURES_PER_PERSON`` times an hour, never more.
+    """
+    _take_ip(ip)
     key = person_key(national_id)
-    _check(
-        "pw_fail", key, settings.EPORTAL_PASSWORD_FAILURES_PER_PERSON, datetime.timedelta(hours=1)
+    failure = _take(
+        "pw_fail",
+        key,
+        settings.EPORTAL_PASSWORD_FAILURES_PER_PERSON,
+        window=datetime.timedelta(hours=1),
     )
     patient = eligible_patient(clinic, national_id)
     credential = PatientCredential.objects.filter(patient=patient).first() if patient else None
     ok = check_password(password, credential.password if credential else _DUMMY_HASH)
     if not (ok and credential):
-        _hit("pw_fail", key)
         audit.record(
             "patient.login_failed",
             clinic=clinic,
@@ -159,77 +219,151 @@ def login_start(
             ip=ip,
         )
         raise BadCredentials
-    challenge = LoginChallenge.objects.create(
-        token=secrets.token_urlsafe(32),
-        clinic=clinic,
-        patient=patient,
-        purpose=LoginChallenge.Purpose.LOGIN,
-    )
-    send_code(challenge=challenge, person=person_key(national_id), ip=ip)
+    ThrottleEvent.objects.filter(pk=failure).delete()
+    with transaction.atomic():
+        challenge = _new_challenge(clinic, patient, LoginChallenge.Purpose.LOGIN)
+        _issue_code(challenge=challenge, person=key, ip=ip)
     return challenge
 
 
 def password_start(*, clinic: Clinic, national_id: str, ip: str | None) -> LoginChallenge:
-    """First use or a forgotten password: a code goes to the mobile in the record, if any."""
-    _check_ip(ip)
+    """First use or a forgotten password: a code goes to the mobile in the record, if any.
+
+    The request does the same work for every number, eligible or not (one lookup, the same
+    rows written, one task enqueued), so its timing says nothing about the person; whether
+    an SMS goes out is decided by the worker (:func:`deliver_code`).
+    """
+    _take_ip(ip)
     patient = eligible_patient(clinic, national_id)
-    challenge = LoginChallenge.objects.create(
-        token=secrets.token_urlsafe(32),
-        clinic=clinic,
-        patient=patient,
-        purpose=LoginChallenge.Purpose.SET_PASSWORD,
-    )
-    send_code(challenge=challenge, person=person_key(national_id), ip=ip)
+    with transaction.atomic():
+        challenge = _new_challenge(clinic, patient, LoginChallenge.Purpose.SET_PASSWORD)
+        _issue_code(challenge=challenge, person=person_key(national_id), ip=ip)
     return challenge
 
 
-@transaction.atomic
-def send_code(*, challenge: LoginChallenge, person: str, ip: str | None = None) -> None:
-    """Send a fresh code for this attempt, voiding the previous one. Raise RateLimited.
+def resend_code(*, challenge: LoginChallenge, person: str, ip: str | None) -> None:
+    """'Send a new code': counted against the same per-IP, per-person and per-clinic limits
+    as the first code."""
+    _take_ip(ip)
+    with transaction.atomic():
+        _issue_code(challenge=challenge, person=person, ip=ip)
+
+
+def _new_challenge(clinic: Clinic, patient: Patient | None, purpose: str) -> LoginChallenge:
+    return LoginChallenge.objects.create(
+        token=secrets.token_urlsafe(32),
+        clinic=clinic,
+        patient=patient,
+        purpose=purpose,
+        language=translation.get_language() or "",
+    )
+
+
+def _issue_code(*, challenge: LoginChallenge, person: str, ip: str | None) -> None:
+    """Void the attempt's previous code and have the worker send a fresh one. Raise
+    RateLimited. Call inside a transaction: the task is enqueued when it commits.
 
     ``person`` is :func:`person_key` of the identity number the attempt was started with.
+    Nothing here depends on whether the number belongs to an eligible patient, except the
+    values written: the same statements run, and a task is enqueued either way.
     """
-    key = person
-    _check("code", key, settings.EPORTAL_CODES_PER_PERSON, datetime.timedelta(minutes=15))
-    patient = challenge.patient
-    if patient is not None:
-        _check_clinic_daily_cap(challenge.clinic)
-    _hit("code", key)
-    code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
+    _take("code", person, settings.EPORTAL_CODES_PER_PERSON, window=datetime.timedelta(minutes=15))
+    _check_clinic_daily_cap(challenge.clinic)
     now = timezone.now()
+    patient = challenge.patient
+    challenge.code_serial += 1
     challenge.code_sent_at = now
     challenge.code_expires_at = now + datetime.timedelta(seconds=settings.EPORTAL_CODE_TTL)
     challenge.wrong_tries = 0
     challenge.verified_at = None
+    # No code matches until the worker sets one (the old code is void from now on).
+    challenge.code_hash = _keyed_hash("nocode", secrets.token_hex(16))
     if patient is None:
-        # Nobody to send to: no code exists, and the page shows plausible digits so that it
-        # reads the same as for a registered patient.
-        challenge.code_hash = _keyed_hash("nocode", secrets.token_hex(16))
-        challenge.sent_to_last_digits = str(int(key[:8], 16) % 1000).zfill(3)
+        # Plausible digits, stable per number, so the page reads as for a registered patient.
+        challenge.sent_to_last_digits = str(int(person[:8], 16) % 1000).zfill(3)
     else:
-        challenge.code_hash = _keyed_hash("code", challenge.token, code)
         challenge.sent_to_last_digits = patient.mobile[-3:]
-    challenge.save()
-    if patient is None:
-        return
-    _hit("sms_clinic", str(challenge.clinic_id))
-    minutes = settings.EPORTAL_CODE_TTL // 60
-    sms_queue(
-        clinic_id=challenge.clinic_id,
-        to=patient.mobile,
-        text=_(
-            "Your ePortal code is %(code)s. It is valid for %(minutes)d minutes. Never share it."
-        )
-        % {"code": code, "minutes": minutes},
-        purpose="login_code",
+    challenge.save(
+        update_fields=[
+            "code_serial",
+            "code_sent_at",
+            "code_expires_at",
+            "wrong_tries",
+            "verified_at",
+            "code_hash",
+            "sent_to_last_digits",
+        ]
     )
     audit.record(
-        "patient.code_sent",
+        "patient.code_requested",
         clinic=challenge.clinic,
         patient=patient,
         details={"purpose": challenge.purpose},
         ip=ip,
+        fetch_pk=False,
     )
+    transaction.on_commit(
+        functools.partial(_enqueue_delivery, challenge.pk, challenge.code_serial), robust=True
+    )
+
+
+def _enqueue_delivery(challenge_id: int, serial: int) -> None:
+    from .tasks import deliver_login_code  # tasks imports this module
+
+    deliver_login_code.delay(challenge_id, serial)
+
+
+def deliver_code(*, challenge_id: int, serial: int) -> bool:
+    """The worker's half of :func:`_issue_code`: make the code and queue its SMS, once.
+
+    Does nothing for an attempt by a number that belongs to nobody eligible, for a code
+    that a newer request has replaced (``serial``), for a finished or expired attempt, and
+    when the clinic's SMS for the day are used up. Safe to run twice: the row is locked and
+    the serial moves on. Returns whether an SMS was queued.
+    """
+    with transaction.atomic():
+        challenge = (
+            LoginChallenge.objects.select_for_update(of=("self",))
+            .select_related("patient", "clinic")
+            .filter(pk=challenge_id, code_serial=serial, finished_at__isnull=True)
+            .first()
+        )
+        patient = challenge.patient if challenge is not None else None
+        if challenge is None or patient is None or challenge.code_delivered_serial == serial:
+            return False
+        if challenge.code_expires_at is None or timezone.now() >= challenge.code_expires_at:
+            return False
+        try:
+            _take_clinic_sms(challenge.clinic_id)
+        except RateLimited:
+            logger.warning(
+                "Login code not sent: clinic %s's SMS cap is used up", challenge.clinic_id
+            )
+            return False
+        code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
+        challenge.code_hash = _keyed_hash("code", challenge.token, code)
+        challenge.code_delivered_serial = serial
+        challenge.save(update_fields=["code_hash", "code_delivered_serial"])
+        minutes = settings.EPORTAL_CODE_TTL // 60
+        with translation.override(challenge.language or settings.LANGUAGE_CODE):
+            text = _(
+                "Your ePortal code is %(code)s. It is valid for %(minutes)d minutes. "
+                "Never share it."
+            ) % {"code": code, "minutes": minutes}
+        sms_queue(
+            clinic_id=challenge.clinic_id,
+            to=patient.mobile,
+            text=text,
+            purpose="login_code",
+            idempotency_key=f"login-code:{challenge.pk}:{serial}",
+        )
+        audit.record(
+            "patient.code_sent",
+            clinic=challenge.clinic,
+            patient=patient,
+            details={"purpose": challenge.purpose},
+        )
+    return True
 
 
 def verify_code(*, challenge: LoginChallenge, code: str) -> None:

@@ -424,6 +424,12 @@ class LoginChallenge(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     sent_to_last_digits = models.CharField(max_length=4, blank=True)
+    #: Counts the codes asked for in this attempt; the worker sends a code only for the
+    #: newest request (``code_serial``) and only once (``code_delivered_serial``).
+    code_serial = models.PositiveIntegerField(default=0)
+    code_delivered_serial = models.PositiveIntegerField(default=0)
+    #: The language of the page the code was asked for in: the SMS speaks it too.
+    language = models.CharField(max_length=8, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import identification as ident
@@ -94,6 +95,7 @@ def _session_challenge(request: HttpRequest, clinic: Clinic) -> LoginChallenge |
     )
 
 
+@never_cache
 def login(request: HttpRequest, ep_ident: str) -> HttpResponse:
     clinic = _sms_clinic(ep_ident)
     if clinic is None:
@@ -118,6 +120,7 @@ def login(request: HttpRequest, ep_ident: str) -> HttpResponse:
     return render(request, "clinics/login.html", context)
 
 
+@never_cache
 def password_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
     """'Ny bruker' and 'Glemt passord': identity number, then a code by SMS."""
     clinic = _sms_clinic(ep_ident)
@@ -139,6 +142,7 @@ def password_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
     return render(request, "clinics/password_start.html", {"clinic": clinic, "form": form})
 
 
+@never_cache
 def login_code(request: HttpRequest, ep_ident: str) -> HttpResponse:
     clinic = _sms_clinic(ep_ident)
     if clinic is None:
@@ -188,6 +192,7 @@ def _code_message(error: ident.CodeRejected) -> str:
     ) % {"count": error.tries_left}
 
 
+@never_cache
 @require_POST
 def resend_code(request: HttpRequest, ep_ident: str) -> HttpResponse:
     clinic = _sms_clinic(ep_ident)
@@ -198,7 +203,7 @@ def resend_code(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if challenge is None or not person:
         return redirect("clinics:login", ep_ident=clinic.ep_ident)
     try:
-        ident.send_code(challenge=challenge, person=person, ip=client_ip(request))
+        ident.resend_code(challenge=challenge, person=person, ip=client_ip(request))
     except ident.RateLimited as error:
         messages.error(request, _wait_message(error))
     else:
@@ -206,6 +211,7 @@ def resend_code(request: HttpRequest, ep_ident: str) -> HttpResponse:
     return redirect("clinics:login_code", ep_ident=clinic.ep_ident)
 
 
+@never_cache
 def password_set(request: HttpRequest, ep_ident: str) -> HttpResponse:
     clinic = _sms_clinic(ep_ident)
     if clinic is None:

@@ -260,3 +260,28 @@ def test_configured_handlers_redact(caplog):
             h for h in handlers if any(isinstance(f, RedactIdentityNumbers) for f in h.filters)
         ]
         assert filtered, f"logger {name!r} has no redacting handler"
+
+
+# Login pages are never cached; the session cookie ends with the browser.
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("page", ["login/", "password/", "login/code/"])
+def test_login_pages_are_never_cached(client, clinic, page):
+    patient = factories.make_patient(clinic, mobile="+4741234567")
+    client.post("/c/DEMO1/password/", {"national_id": patient.national_id})
+    response = client.get(f"/c/DEMO1/{page}")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_session_cookie_ends_with_the_browser_and_the_server_session_within_8_hours(
+    client, clinic
+):
+    patient = factories.make_patient(clinic, mobile="+4741234567")
+    response = client.post("/c/DEMO1/password/", {"national_id": patient.national_id})
+    cookie = response.cookies["sessionid"]
+    assert not cookie["max-age"]
+    assert not cookie["expires"]
+    assert client.session.get_expiry_age() <= 8 * 60 * 60
