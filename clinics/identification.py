@@ -222,6 +222,7 @@ def send_code(*, challenge: LoginChallenge, person: str, ip: str | None = None) 
         )
         % {"code": code, "minutes": minutes},
         purpose="login_code",
+        secret=code,
     )
     audit.record(
         "patient.code_sent",
