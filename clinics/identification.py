@@ -355,6 +355,7 @@ def deliver_code(*, challenge_id: int, serial: int) -> bool:
             to=patient.mobile,
             text=text,
             purpose="login_code",
+            secret=code,
             idempotency_key=f"login-code:{challenge.pk}:{serial}",
         )
         audit.record(

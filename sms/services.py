@@ -18,13 +18,14 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from eportal.db.prepared import PreparedInsert
 
 from .backends import get_backend
 from .backends.base import PermanentError, TemporaryError
-from .models import MAX_TEXT_LENGTH, OutboxMessage
+from .models import MAX_TEXT_LENGTH, REDACTED, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ _PROVIDER_STATUSES = {
     "undelivered": Status.UNDELIVERED,
     "failed": Status.FAILED,
 }
+#: A row in one of these will never be sent again: its secret, if any, can go.
+_DONE = frozenset({Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED})
+#: ``text`` without its secret, in an UPDATE: the redacted text where there is one.
+_TEXT_WITHOUT_SECRET = Case(When(redacted_text="", then=F("text")), default=F("redacted_text"))
 _RANK = {
     Status.QUEUED: 0,
     Status.SENDING: 1,
@@ -66,6 +71,7 @@ def sms_queue(
     to: str,
     text: str,
     purpose: str,
+    secret: str = "",
     idempotency_key: str | None = None,
     wait: bool = False,
 ) -> OutboxMessage:
@@ -74,6 +80,11 @@ def sms_queue(
     Call it inside the transaction of the action that causes the SMS: when that transaction
     rolls back, neither the row nor the SMS exists. ``to`` is an E.164 number; ``text`` must
     carry no health information (a code, a time, a place, a link).
+
+    ``secret`` is the part of ``text`` that nobody but the recipient may read (the code of a
+    login code SMS, which must pass it). Staff see the text with it replaced by ``••••••``,
+    and once the SMS is sent or has failed for good the stored text loses it too (see
+    :class:`~sms.models.OutboxMessage`).
 
     With an ``idempotency_key`` (for example ``f"login-code:{attempt.pk}"``; never personal
     data), a second call with the same key returns the first row and sends nothing more. The
@@ -91,6 +102,12 @@ def sms_queue(
         raise ValueError(f"Unknown SMS purpose {purpose!r}.")
     if not text or len(text) > MAX_TEXT_LENGTH:
         raise ValueError(f"An SMS text must have 1 to {MAX_TEXT_LENGTH} characters.")
+    # The messages never repeat the secret: a ValueError may end up in a log.
+    if secret and secret not in text:
+        raise ValueError("The secret must be a part of the text.")
+    if purpose == OutboxMessage.Purpose.LOGIN_CODE and not secret:
+        raise ValueError("A login code SMS needs its code as secret=, so that staff never see it.")
+    redacted_text = text.replace(secret, REDACTED) if secret else ""
     key = idempotency_key or ""
     if not key:
         # Nothing to deduplicate: a plain insert (no savepoint inside the caller's transaction).
@@ -99,7 +116,12 @@ def sms_queue(
             # caller's pipeline (booking) it goes out with the COMMIT. The returned message
             # has no primary key.
             message = _INSERT(
-                fetch_pk=False, clinic_id=clinic_id, recipient=to, text=text, purpose=purpose
+                fetch_pk=False,
+                clinic_id=clinic_id,
+                recipient=to,
+                text=text,
+                redacted_text=redacted_text,
+                purpose=purpose,
             )
             # DEBUG: the dispatcher logs what it hands over (one line per run, not per SMS).
             logger.debug("SMS waits for dispatch (clinic %s, %s)", clinic_id, purpose)
@@ -108,6 +130,7 @@ def sms_queue(
             clinic_id=clinic_id,
             recipient=to,
             text=text,
+            redacted_text=redacted_text,
             purpose=purpose,
             enqueued_at=timezone.now(),
         )
@@ -122,6 +145,7 @@ def sms_queue(
                 clinic_id=clinic_id,
                 recipient=to,
                 text=text,
+                redacted_text=redacted_text,
                 purpose=purpose,
                 idempotency_key=key,
                 enqueued_at=timezone.now(),
@@ -181,7 +205,8 @@ def sms_send(*, message_id: int, final_attempt: bool = False) -> OutboxMessage |
     2. Outside any transaction, hand it to the backend.
     3. Record the outcome: 'sent' with the provider's id; 'failed' on a permanent error, on
        the last attempt or on an unexpected error; back to 'queued' on a temporary error, and
-       re-raise :class:`TemporaryError` so that the task tries again later.
+       re-raise :class:`TemporaryError` so that the task tries again later. Sent or failed,
+       the row keeps only its redacted text; back in 'queued' it keeps the secret to send.
 
     The trade-off (Twilio's Messages API has no idempotency key):
 
@@ -206,7 +231,8 @@ def sms_send(*, message_id: int, final_attempt: bool = False) -> OutboxMessage |
         if message.attempts >= MAX_ATTEMPTS:
             message.status = Status.FAILED
             message.last_error = "no attempts left"
-            message.save(update_fields=["status", "last_error", "updated"])
+            message.text = message.staff_text
+            message.save(update_fields=["status", "last_error", "text", "updated"])
             logger.warning("SMS %s failed: no attempts left", message_id)
             return message
         message.status = Status.SENDING
@@ -238,6 +264,8 @@ def _finish(
         fields.update(provider_id=provider_id, sent_at=now)
     if error:
         fields["last_error"] = error[:200]
+    if status in _DONE and message.redacted_text:
+        fields["text"] = message.redacted_text
     done = OutboxMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(**fields)
     if not done:
         logger.warning(
@@ -274,6 +302,10 @@ def sms_record_status(*, provider_id: str, status: str, error_code: str | None =
             return False
         message.status = new_status
         update_fields = ["status", "updated"]
+        if new_status in _DONE and message.text != message.staff_text:
+            # sms_send drops it on 'sent' already; this holds whatever way the row got here.
+            message.text = message.staff_text
+            update_fields.append("text")
         if error_code and _ERROR_CODE.fullmatch(error_code):
             message.last_error = f"provider error {error_code}"
             update_fields.append("last_error")
@@ -288,7 +320,7 @@ def sms_recover_stale(*, now: datetime | None = None) -> tuple[int, int]:
     * 'queued': the task was lost (the broker was down at commit, or the queue was purged):
       enqueue it again. Sending stays safe because :func:`sms_send` locks and checks the row.
     * 'sending': the worker died mid-send and the outcome is unknown: mark it 'failed'
-      rather than risk a second SMS (see :func:`sms_send`).
+      rather than risk a second SMS (see :func:`sms_send`), and drop its secret.
 
     Returns (re-enqueued, failed).
     """
@@ -296,6 +328,7 @@ def sms_recover_stale(*, now: datetime | None = None) -> tuple[int, int]:
     failed = OutboxMessage.objects.filter(status=Status.SENDING, updated__lt=cutoff).update(
         status=Status.FAILED,
         last_error="interrupted while sending; outcome unknown",
+        text=_TEXT_WITHOUT_SECRET,
         updated=timezone.now(),
     )
     stale_ids = list(

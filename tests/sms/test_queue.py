@@ -21,6 +21,8 @@ def queue(clinic, **kwargs):
     kwargs.setdefault("to", "+4791234567")
     kwargs.setdefault("text", "Koden din er 123456")
     kwargs.setdefault("purpose", Purpose.LOGIN_CODE)
+    if kwargs["purpose"] == Purpose.LOGIN_CODE:
+        kwargs.setdefault("secret", "123456")
     return sms_queue(clinic_id=clinic.pk, **kwargs)
 
 
