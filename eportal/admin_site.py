@@ -41,17 +41,21 @@ def _is_changelist(view: Callable[..., Any]) -> bool:
 def refuse_out_of_range_input(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """The view, answering 400 where a value typed into the address is out of range.
 
-    A changelist asked with a query string also treats ValueError as bad input, as Django does
-    for the lookups it checks itself, and answers the same way: a redirect to the unfiltered
-    list with ``?e=1``, or 400 if that flag is already there. Elsewhere a ValueError stays a
-    500: it is a bug, not input. Only the view is guarded, not the rendering of its template
-    response; the changelist runs its queries (count and page) inside the view.
+    Only GET and HEAD are guarded: what a form posts is the form's to validate, and a
+    DataError there is more likely a bug than input. A changelist asked with a query string
+    also treats ValueError as bad input, as Django does for the lookups it checks itself,
+    and answers the same way: a redirect to the unfiltered list with ``?e=1``, or 400 if
+    that flag is already there. Elsewhere a ValueError stays a 500. Only the view is guarded,
+    not the rendering of its template response; the changelist runs its queries (the count
+    and the page) inside the view.
     """
     changelist = _is_changelist(view)
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        lookups = changelist and request.method in ("GET", "HEAD") and bool(request.GET)
+        if request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        lookups = changelist and bool(request.GET)
         caught = (*_OUT_OF_RANGE, ValueError) if lookups else _OUT_OF_RANGE
         try:
             return view(request, *args, **kwargs)
