@@ -55,7 +55,7 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_ID = 1
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "eportal.apps.EPortalAdminConfig",  # django.contrib.admin with our admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -83,7 +83,7 @@ def patient_header(context: template.Context) -> SafeString:
     request = context.get("request")
     patient = getattr(request, "patient", None)
     if patient is None:
-        return SafeString()
+        return SafeString("")  # not SafeString(): bandit cannot scan a call with no argument
     ep_ident = patient.clinic.ep_ident
     nav_label, links = _patient_links(translation.get_language(), ep_ident, get_script_prefix())
     items = []
