@@ -188,7 +188,7 @@ def test_a_lost_race_leaves_the_connection_fit_for_the_next_booking(world, setti
 
     from booking.services import SlotTaken, SlotUnavailable, appointment_book
 
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # production: the outbox row is not read back
+    settings.SMS_DISPATCH_AT_COMMIT = False  # production: the dispatcher runs on beat
     service_matrix_save(
         clinic=world.clinic, service=Service.BOOKING, cells=[(world.gp_list.pk, world.gp.pk)]
     )
