@@ -7,9 +7,11 @@ import datetime
 
 import pytest
 import time_machine
+from django.contrib import admin
 from django.urls import reverse
 
-from booking.models import Absence, Appointment, ScheduleTemplate, Slot
+from booking.admin import ScheduleRuleInline
+from booking.models import Absence, Appointment, ScheduleRule, ScheduleTemplate, Slot
 from booking.services import slots_generate
 from tests.booking.conftest import build_world, make_template, oslo
 
@@ -107,6 +109,99 @@ def test_template_form_offers_only_own_practitioners_and_types(
     assert list(form.fields["practitioner"].queryset) == [a.gp]
     inline = response.context["inline_admin_formsets"][0].formset
     assert set(inline.forms[0].fields["appointment_type"].queryset) == {a.ep, a.internal}
+
+
+# The template's rules inline is scoped as the admin pages are.
+
+
+def template_change(client, template):
+    return client.get(reverse("admin:booking_scheduletemplate_change", args=[template.pk]))
+
+
+def rules_formset(response):
+    (inline,) = response.context["inline_admin_formsets"]
+    return inline.formset
+
+
+def test_the_rules_inline_offers_own_appointment_types_only_on_the_change_page(
+    a, b, admin_client_for, clinic_admin
+):
+    formset = rules_formset(template_change(admin_client_for(clinic_admin), a.template))
+    forms = [*formset.forms, formset.empty_form]
+    assert len(forms) > 1  # the template's rules, and a blank one
+    for form in forms:
+        assert set(form.fields["appointment_type"].queryset) == {a.ep, a.internal}
+
+
+def test_the_rules_inline_shows_the_templates_own_rules(a, b, admin_client_for, clinic_admin):
+    formset = rules_formset(template_change(admin_client_for(clinic_admin), a.template))
+    assert set(formset.queryset) == set(a.template.rules.all())
+    assert not {f.instance.pk for f in formset.forms} & set(
+        ScheduleRule.objects.filter(template=b.template).values_list("pk", flat=True)
+    )
+
+
+@pytest.mark.parametrize("who", ["clinic_admin", "other_admin", "clinicless", "superuser"])
+def test_the_rules_inline_lists_only_the_users_clinics_rules(a, b, rf, who, request):
+    if who == "clinicless":
+        from tests import factories
+
+        user = factories.make_staff(None, email="nobody@example.org")
+    else:
+        user = request.getfixturevalue(who)
+    http = rf.get("/admin/")
+    http.user = user
+    inline = ScheduleRuleInline(ScheduleTemplate, admin.site)
+    expected = {
+        "clinic_admin": set(a.template.rules.all()),
+        "other_admin": set(b.template.rules.all()),
+        "clinicless": set(),
+        "superuser": set(ScheduleRule.objects.all()),
+    }[who]
+    assert set(inline.get_queryset(http)) == expected
+    assert inline.has_change_permission(http, a.template) == (who != "clinicless")
+
+
+def test_the_rules_inline_refuses_another_clinics_type_and_rule(
+    a, b, admin_client_for, clinic_admin
+):
+    client = admin_client_for(clinic_admin)
+    url = reverse("admin:booking_scheduletemplate_change", args=[a.template.pk])
+    theirs = b.template.rules.first()
+    before = (theirs.template_id, theirs.slot_minutes, theirs.appointment_type_id)
+    base = {
+        "practitioner": str(a.gp.pk),
+        "valid_from": "2026-01-05",
+        "valid_to": "",
+        "rules-TOTAL_FORMS": "1",
+        "rules-0-template": str(a.template.pk),
+        "rules-0-weekday": "6",
+        "rules-0-start": "10:00",
+        "rules-0-end": "11:00",
+        "rules-0-slot_minutes": "45",
+    }
+    own_rules = set(a.template.rules.values_list("pk", "slot_minutes"))
+    # A new rule with the other clinic's appointment type: the form again, with the error.
+    response = client.post(
+        url, {**base, "rules-INITIAL_FORMS": "0", "rules-0-appointment_type": str(b.ep.pk)}
+    )
+    assert response.status_code == 200
+    assert "appointment_type" in rules_formset(response).errors[0]
+    # The other clinic's rule, posted as if it were one of this template's: not among the
+    # rows the inline edits, so the form is ignored (Django skips a row outside them).
+    client.post(
+        url,
+        {
+            **base,
+            "rules-INITIAL_FORMS": "1",
+            "rules-0-id": str(theirs.pk),
+            "rules-0-appointment_type": str(a.ep.pk),
+        },
+    )
+    theirs.refresh_from_db()
+    assert (theirs.template_id, theirs.slot_minutes, theirs.appointment_type_id) == before
+    assert set(a.template.rules.values_list("pk", "slot_minutes")) == own_rules
+    assert not ScheduleRule.objects.filter(template=a.template, appointment_type=b.ep).exists()
 
 
 def test_saving_a_template_regenerates_the_slots(
