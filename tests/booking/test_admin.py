@@ -13,7 +13,7 @@ from django.urls import reverse
 from booking.admin import ScheduleRuleInline
 from booking.models import Absence, Appointment, ScheduleRule, ScheduleTemplate, Slot
 from booking.services import slots_generate
-from tests.booking.conftest import build_world, make_template, oslo
+from tests.factories import build_booking_world, make_template, oslo
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def frozen():
 
 
 def populate(clinic, reason):
-    w = build_world(clinic)
+    w = build_booking_world(clinic)
     w.template = make_template(w.gp, w.ep)
     slots_generate(practitioner_id=w.gp.pk)
     w.slot = Slot.objects.filter(practitioner=w.gp).order_by("start").first()
@@ -111,6 +111,24 @@ def test_template_form_offers_only_own_practitioners_and_types(
     assert set(inline.forms[0].fields["appointment_type"].queryset) == {a.ep, a.internal}
 
 
+def template_post(w, *, valid_from: str, **fields: str) -> dict[str, str]:
+    """The template form's POST for ``w``'s GP: from ``valid_from``, one new rule (Mondays
+    10 to 11, 30-minute ePortal slots); ``fields`` on top."""
+    return {
+        "practitioner": str(w.gp.pk),
+        "valid_from": valid_from,
+        "valid_to": "",
+        "rules-TOTAL_FORMS": "1",
+        "rules-INITIAL_FORMS": "0",
+        "rules-0-weekday": "1",
+        "rules-0-start": "10:00",
+        "rules-0-end": "11:00",
+        "rules-0-slot_minutes": "30",
+        "rules-0-appointment_type": str(w.ep.pk),
+        **fields,
+    }
+
+
 # The template's rules inline is scoped as the admin pages are.
 
 
@@ -169,22 +187,14 @@ def test_the_rules_inline_refuses_another_clinics_type_and_rule(
     url = reverse("admin:booking_scheduletemplate_change", args=[a.template.pk])
     theirs = b.template.rules.first()
     before = (theirs.template_id, theirs.slot_minutes, theirs.appointment_type_id)
-    base = {
-        "practitioner": str(a.gp.pk),
-        "valid_from": "2026-01-05",
-        "valid_to": "",
-        "rules-TOTAL_FORMS": "1",
-        "rules-0-template": str(a.template.pk),
-        "rules-0-weekday": "6",
-        "rules-0-start": "10:00",
-        "rules-0-end": "11:00",
-        "rules-0-slot_minutes": "45",
-    }
+    base = template_post(
+        a,
+        valid_from="2026-01-05",
+        **{"rules-0-template": str(a.template.pk), "rules-0-slot_minutes": "45"},
+    )
     own_rules = set(a.template.rules.values_list("pk", "slot_minutes"))
     # A new rule with the other clinic's appointment type: the form again, with the error.
-    response = client.post(
-        url, {**base, "rules-INITIAL_FORMS": "0", "rules-0-appointment_type": str(b.ep.pk)}
-    )
+    response = client.post(url, {**base, "rules-0-appointment_type": str(b.ep.pk)})
     assert response.status_code == 200
     assert "appointment_type" in rules_formset(response).errors[0]
     # The other clinic's rule, posted as if it were one of this template's: not among the
@@ -208,18 +218,7 @@ def test_saving_a_template_regenerates_the_slots(
     a, admin_client_for, clinic_admin, django_capture_on_commit_callbacks
 ):
     client = admin_client_for(clinic_admin)
-    data = {
-        "practitioner": str(a.gp.pk),
-        "valid_from": "2026-01-12",
-        "valid_to": "",
-        "rules-TOTAL_FORMS": "1",
-        "rules-INITIAL_FORMS": "0",
-        "rules-0-weekday": "6",
-        "rules-0-start": "10:00",
-        "rules-0-end": "11:00",
-        "rules-0-slot_minutes": "30",
-        "rules-0-appointment_type": str(a.ep.pk),
-    }
+    data = template_post(a, valid_from="2026-01-12", **{"rules-0-weekday": "6"})
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/admin/booking/scheduletemplate/add/", data)
     assert response.status_code == 302
@@ -333,18 +332,7 @@ def test_template_form_explains_bad_rules_and_a_second_template_from_one_date(
     a, admin_client_for, clinic_admin
 ):
     client = admin_client_for(clinic_admin)
-    base = {
-        "practitioner": str(a.gp.pk),
-        "valid_from": "2026-03-02",
-        "valid_to": "",
-        "rules-TOTAL_FORMS": "1",
-        "rules-INITIAL_FORMS": "0",
-        "rules-0-weekday": "1",
-        "rules-0-start": "10:00",
-        "rules-0-end": "11:00",
-        "rules-0-slot_minutes": "30",
-        "rules-0-appointment_type": str(a.ep.pk),
-    }
+    base = template_post(a, valid_from="2026-03-02")
     cases = [  # the admin speaks bokmål
         ({"rules-0-start": "12:00"}, "En regel må slutte etter at den begynner."),
         ({"valid_to": "2026-03-01"}, "«Gyldig til» kan ikke være før «gyldig fra»."),

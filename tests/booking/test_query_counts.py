@@ -13,7 +13,7 @@ from booking.services import slots_generate
 from delegation.models import Service
 from delegation.services import service_matrix_save
 from tests import factories
-from tests.booking.conftest import build_world, make_template, oslo
+from tests.factories import build_booking_world, make_template, oslo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +58,7 @@ def measure(client, method: str, url: str, data=None) -> tuple[int, int]:
 
 @pytest.mark.parametrize("size", ["small", "large"])
 def test_slot_page_and_booking_post_query_counts(
-    clinic, patient_client, size, monkeypatch, settings
+    clinic, patient_client_for, size, monkeypatch, settings
 ):
     # As in production: the confirmation waits for the dispatcher on beat (no SQL in the
     # request after the commit), which hands it to a stand-in for the broker.
@@ -68,12 +68,12 @@ def test_slot_page_and_booking_post_query_counts(
     enqueued: list[int] = []
     monkeypatch.setattr("sms.services._enqueue", enqueued.append)
     with time_machine.travel(NOW, tick=False):
-        w = build_world(clinic)
+        w = build_booking_world(clinic)
         make_template(w.gp, w.ep)
         slots_generate(practitioner_id=w.gp.pk)
         if size == "large":
             grow(w, practitioners=30, patients=150)
-        client = patient_client(w.patient)
+        client = patient_client_for(w.patient)
         free = [
             s
             for s in Slot.objects.filter(practitioner=w.gp, start__gte=oslo(2026, 2, 3)).order_by(

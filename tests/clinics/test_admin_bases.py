@@ -20,7 +20,6 @@ from clinics.admin_base import (
 )
 from clinics.models import User
 from tests import factories
-from tests.booking.conftest import build_world, make_template
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +41,8 @@ def as_request(rf, user):
 
 
 def populate(clinic):
-    w = build_world(clinic)
-    w.template = make_template(w.gp, w.ep)
+    w = factories.build_booking_world(clinic)
+    w.template = factories.make_template(w.gp, w.ep)
     Absence.objects.create(practitioner=w.gp, first_day="2026-06-01", last_day="2026-06-02")
     ClosedDay.objects.create(clinic=clinic, date="2026-05-17")
     return w
