@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from . import audit, identity
 from .admin_base import (
     ClinicScopedAdmin,
+    ClinicStaffPage,
     ReadOnlyClinicScopedAdmin,
-    is_clinic_staff,
-    staff_clinic_id,
+    scope_to_clinic,
 )
 from .models import (
     AuditEvent,
@@ -117,7 +117,11 @@ class PatientChangeForm(forms.ModelForm):
 
 @admin.register(Clinic)
 class ClinicAdmin(ClinicScopedAdmin):
-    clinic_lookup = "id"
+    clinic_lookup = "pk"
+    # A clinic administrator keeps their clinic's record up to date; clinics come and go
+    # with the superuser.
+    staff_may = ("view", "change")
+    superuser_may = ("add", "delete")
     list_display = ("name", "ep_ident", "active", "allow_bankid", "allow_sms")
     fields = (
         "name",
@@ -133,23 +137,10 @@ class ClinicAdmin(ClinicScopedAdmin):
     search_fields = ("name", "ep_ident")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
-    def get_queryset(self, request: HttpRequest) -> Any:
-        qs = admin.ModelAdmin.get_queryset(self, request)
-        if request.user.is_superuser:
-            return qs
-        clinic_id = staff_clinic_id(request)
-        return qs.filter(pk=clinic_id) if clinic_id else qs.none()
-
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:
             return ()
         return ("ep_ident",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
 
     def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
         # An audit event that pointed at the clinic would protect it from this very deletion
@@ -184,12 +175,7 @@ class EPortalServiceAdmin(ClinicScopedAdmin):
     list_filter = ("role",)
     search_fields = ("name",)
     actions = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    staff_may = ("view", "change")  # the practitioners themselves are kept elsewhere
 
 
 @admin.register(PatientList)
@@ -300,54 +286,21 @@ class PatientAdmin(ClinicScopedAdmin):
 
 
 @admin.register(ClinicActivation)
-class ClinicActivationAdmin(admin.ModelAdmin):
+class ClinicActivationAdmin(ClinicStaffPage):
     """'Aktiver ePortal': the clinic's EP identifier, patient link and a website snippet."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_clinic_staff(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_clinic_staff(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
-            raise PermissionDenied
-        clinics = Clinic.objects.all()
-        if not request.user.is_superuser:
-            clinics = clinics.filter(pk=staff_clinic_id(request))
-        entries = [
-            {"clinic": clinic, "url": public_entry_url(request, clinic)} for clinic in clinics
-        ]
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Aktiver ePortal"),
-            "opts": self.model._meta,
-            "entries": entries,
-        }
-        return TemplateResponse(request, "admin/clinics/activation.html", context)
 
     def get_urls(self) -> list:
         from django.urls import path
 
-        info = self.model._meta.app_label, self.model._meta.model_name
-        return [
-            path(
-                "",
-                self.admin_site.admin_view(self.changelist_view),
-                name="{}_{}_changelist".format(*info),
-            )
+        return [path("", self.page_view(self.activation_view), name=self.page_url_name())]
+
+    def activation_view(self, request: HttpRequest) -> HttpResponse:
+        clinics = scope_to_clinic(Clinic.objects.all(), request, "pk")
+        entries = [
+            {"clinic": clinic, "url": public_entry_url(request, clinic)} for clinic in clinics
         ]
+        context = self.page_context(request, title=_("Aktiver ePortal"), entries=entries)
+        return TemplateResponse(request, "admin/clinics/activation.html", context)
 
 
 class StaffCreationForm(forms.ModelForm):

@@ -312,6 +312,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # SMS
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "sms.backends.console.ConsoleBackend")
+# SMS that may wait (booking confirmations, cancellations) are handed to the workers by the
+# dispatcher on beat ("sms-dispatch" above). Without a beat, when tasks run in-process, the
+# dispatcher runs right after the commit that queued them instead.
+SMS_DISPATCH_AT_COMMIT = envbool("SMS_DISPATCH_AT_COMMIT", CELERY_TASK_ALWAYS_EAGER)
 SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")

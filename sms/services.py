@@ -3,7 +3,8 @@
 Delivery guarantees, in short:
 
 * :func:`sms_queue` writes the outbox row in the caller's transaction and enqueues the send
-  after that transaction commits, so an SMS exists exactly when the action that caused it did.
+  after that transaction commits (an SMS that may wait is handed over by :func:`sms_dispatch`
+  instead), so an SMS exists exactly when the action that caused it did.
 * :func:`sms_send` hands a row to the provider at most once per attempt, never after it was
   sent, and never while another worker is sending it (see its docstring for the one
   ambiguous case, a timeout).
@@ -90,11 +91,13 @@ def sms_queue(
     data), a second call with the same key returns the first row and sends nothing more. The
     key is global, so prefix it with what it is about.
 
-    ``wait=True`` is for an SMS that may go out a few seconds later (a booking confirmation):
-    instead of a broker round trip after the commit, :func:`sms_dispatch` (Celery beat,
-    every ``SMS_DISPATCH_INTERVAL`` seconds) hands it to a worker. Login codes do not wait.
-    Without a broker (tasks run in-process) nothing waits. A message that waits is
-    returned without its id (the insert does not wait for it).
+    ``wait=True`` is for an SMS that may go out a few seconds later (booking confirmations
+    and cancellations): instead of a broker round trip after the commit, the row waits for
+    :func:`sms_dispatch`, which hands it to a worker. The dispatcher runs on Celery beat every
+    ``SMS_DISPATCH_INTERVAL`` seconds and, where there is no beat (``SMS_DISPATCH_AT_COMMIT``,
+    on when tasks run in-process), right after the commit. Login codes do not wait. A
+    message that waits and has no key is returned without its id (the insert does not wait
+    for it).
     """
     if not _E164.fullmatch(to or ""):
         raise ValueError("The recipient must be a phone number in E.164 form.")
@@ -107,64 +110,49 @@ def sms_queue(
         raise ValueError("The secret must be a part of the text.")
     if purpose == OutboxMessage.Purpose.LOGIN_CODE and not secret:
         raise ValueError("A login code SMS needs its code as secret=, so that staff never see it.")
-    redacted_text = text.replace(secret, REDACTED) if secret else ""
+    values = {
+        "clinic_id": clinic_id,
+        "recipient": to,
+        "text": text,
+        "redacted_text": text.replace(secret, REDACTED) if secret else "",
+        "purpose": purpose,
+        # Empty while the row waits for the dispatcher, which stamps it when it hands over.
+        "enqueued_at": None if wait else timezone.now(),
+    }
     key = idempotency_key or ""
-    if not key:
-        # Nothing to deduplicate: a plain insert (no savepoint inside the caller's transaction).
-        if wait and not settings.CELERY_TASK_ALWAYS_EAGER:
-            # Nobody needs its id now: the INSERT does not wait for RETURNING, so inside the
-            # caller's pipeline (booking) it goes out with the COMMIT. The returned message
-            # has no primary key.
-            message = _INSERT(
-                fetch_pk=False,
-                clinic_id=clinic_id,
-                recipient=to,
-                text=text,
-                redacted_text=redacted_text,
-                purpose=purpose,
-            )
-            # DEBUG: the dispatcher logs what it hands over (one line per run, not per SMS).
-            logger.debug("SMS waits for dispatch (clinic %s, %s)", clinic_id, purpose)
-            return message
-        message = OutboxMessage.objects.create(
-            clinic_id=clinic_id,
-            recipient=to,
-            text=text,
-            redacted_text=redacted_text,
-            purpose=purpose,
-            enqueued_at=timezone.now(),
-        )
-        _after_commit(message, clinic_id, purpose)
-        return message
-    existing = OutboxMessage.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                clinic_id=clinic_id,
-                recipient=to,
-                text=text,
-                redacted_text=redacted_text,
-                purpose=purpose,
-                idempotency_key=key,
-                enqueued_at=timezone.now(),
-            )
-    except IntegrityError:
-        # A concurrent caller with the same key committed first.
-        existing = OutboxMessage.objects.filter(idempotency_key=key).first() if key else None
-        if existing is None:
-            raise
-        return existing
-    _after_commit(message, clinic_id, purpose)
+    if key:
+        existing = OutboxMessage.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                message = _INSERT(idempotency_key=key, **values)
+        except IntegrityError:
+            # A concurrent caller with the same key committed first.
+            existing = OutboxMessage.objects.filter(idempotency_key=key).first()
+            if existing is None:
+                raise
+            return existing
+    else:
+        # Nothing to deduplicate: a plain insert (no savepoint inside the caller's
+        # transaction). Nobody needs a waiting row's id, so its INSERT does not wait for
+        # RETURNING: inside the caller's pipeline (booking) it goes out with the COMMIT.
+        message = _INSERT(fetch_pk=not wait, **values)
+    _hand_over_after_commit(message, wait=wait)
     return message
 
 
-def _after_commit(message: OutboxMessage, clinic_id: int, purpose: str) -> None:
+def _hand_over_after_commit(message: OutboxMessage, *, wait: bool) -> None:
     # robust: a broker that is down must not turn the caller's committed action into an
     # error; the row stays 'queued' and sms_recover_stale enqueues it again.
-    transaction.on_commit(partial(_enqueue, message.pk), robust=True)
-    logger.info("SMS %s queued (clinic %s, %s)", message.pk, clinic_id, purpose)
+    if not wait:
+        transaction.on_commit(partial(_enqueue, message.pk), robust=True)
+        logger.info("SMS %s queued (clinic %s, %s)", message.pk, message.clinic_id, message.purpose)
+        return
+    if settings.SMS_DISPATCH_AT_COMMIT:
+        transaction.on_commit(sms_dispatch, robust=True)
+    # DEBUG: the dispatcher logs what it hands over (one line per run, not per SMS).
+    logger.debug("SMS waits for dispatch (clinic %s, %s)", message.clinic_id, message.purpose)
 
 
 def _enqueue(message_id: int) -> None:
