@@ -29,9 +29,9 @@ from booking.models import (
 )
 from booking.selectors import booking_window, free_slots, local_midnight, local_today
 from booking.services import slots_generate
-from clinics import identity
 from clinics import patient_session as ps
 from clinics.models import Clinic, Patient, PatientList, Practitioner
+from clinics.national_id import make as make_national_id
 from delegation.models import Service
 from delegation.services import service_matrix_save
 
@@ -122,7 +122,7 @@ def build_clinic(*, practitioners: int, patients: int, booked: int, seed: int) -
             Patient(
                 clinic=clinic,
                 # One birth date per patient keeps the numbers unique.
-                national_id=identity.make(
+                national_id=make_national_id(
                     first_birth + datetime.timedelta(days=n), 100 + n % 300, synthetic=True
                 ),
                 name=f"Pasient {n:05d}",

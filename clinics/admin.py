@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, identity
+from . import audit
 from .admin_base import (
     ClinicScopedAdmin,
     ReadOnlyClinicScopedAdmin,
@@ -31,6 +31,7 @@ from .models import (
     Practitioner,
     User,
 )
+from .national_id import compact
 from .phones import normalise_mobile
 from .selectors import public_entry_url
 
@@ -47,7 +48,7 @@ class PatientAdminForm(forms.ModelForm):
     )
 
     def clean_national_id(self) -> str:
-        return identity.compact(self.cleaned_data["national_id"])
+        return compact(self.cleaned_data["national_id"])
 
     def clean_mobile(self) -> str:
         return normalise_mobile(self.cleaned_data.get("mobile"))

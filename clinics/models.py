@@ -12,8 +12,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import identity
-from .identity import IdKind
+from .national_id import LOGIN_KINDS, IdKind, classify, mask, validate_national_id
 
 ep_ident_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
@@ -186,7 +185,7 @@ class Patient(models.Model):
         Clinic, on_delete=models.CASCADE, related_name="patients", verbose_name=_("clinic")
     )
     national_id = models.CharField(
-        _("identity number"), max_length=11, validators=[identity.validate_national_id]
+        _("identity number"), max_length=11, validators=[validate_national_id]
     )
     name = models.CharField(_("name"), max_length=200)
     mobile = models.CharField(
@@ -232,11 +231,11 @@ class Patient(models.Model):
 
     @property
     def masked_national_id(self) -> str:
-        return identity.mask(self.national_id)
+        return mask(self.national_id)
 
     @property
     def id_kind(self) -> IdKind:
-        return identity.classify(self.national_id)
+        return classify(self.national_id)
 
     @property
     def has_gp_here(self) -> bool:
@@ -245,7 +244,7 @@ class Patient(models.Model):
     @property
     def can_log_in(self) -> bool:
         """Rule 5: a full identity number and an active record at the clinic."""
-        return self.journal_active and self.id_kind in identity.LOGIN_KINDS
+        return self.journal_active and self.id_kind in LOGIN_KINDS
 
 
 class UserManager(BaseUserManager["User"]):

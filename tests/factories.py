@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 import itertools
 
-from clinics import identity
 from clinics.models import Clinic, Patient, PatientList, Practitioner, User
+from clinics.national_id import make as make_national_id
 
 _counter = itertools.count(1)
 
@@ -15,7 +15,7 @@ def national_id(kind: str = "fnr", year: int = 1985) -> str:
     """A fresh, valid synthetic identity number."""
     n = next(_counter)
     birth = datetime.date(year, (n % 12) + 1, (n % 28) + 1)
-    return identity.make(birth, individual=100 + (n * 7) % 390, kind=kind, synthetic=True)
+    return make_national_id(birth, individual=100 + (n * 7) % 390, kind=kind, synthetic=True)
 
 
 def make_clinic(ep_ident: str | None = None, **fields: object) -> Clinic:

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from clinics import identity
+from clinics import national_id
 from clinics.models import Clinic, Patient
 from tests import factories
 
@@ -58,15 +58,15 @@ def test_d_number_patient_can_log_in(clinic):
 
 def test_h_number_patient_cannot_log_in(clinic):
     # H-numbers have no synthetic form; a help number identifies nobody outside the clinic
-    number = identity.make(datetime.date(1985, 3, 14), kind="hnr", synthetic=False)
+    number = national_id.make(datetime.date(1985, 3, 14), kind="hnr", synthetic=False)
     patient = factories.make_patient(clinic, national_id=number)
-    assert patient.id_kind == identity.IdKind.HNR
+    assert patient.id_kind == national_id.IdKind.HNR
     assert not patient.can_log_in
 
 
 def test_fh_number_patient_cannot_log_in(clinic):
     patient = factories.make_patient(clinic, national_id=factories.national_id("fhnr"))
-    assert patient.id_kind == identity.IdKind.FHNR
+    assert patient.id_kind == national_id.IdKind.FHNR
     assert not patient.can_log_in
 
 
