@@ -28,6 +28,7 @@ from sms.services import sms_queue
 
 from . import audit
 from .models import Clinic, LoginChallenge, Patient, PatientCredential, ThrottleEvent
+from .selectors import may_use_portal
 
 logger = logging.getLogger(__name__)
 
@@ -169,18 +170,14 @@ def purge_old_events(*, older_than: datetime.timedelta = datetime.timedelta(days
 
 
 def eligible_patient(clinic: Clinic, national_id: str) -> Patient | None:
-    """Rule 3 and 5: full identity number, active record here, a mobile, clinic allows SMS."""
-    if not (clinic.active and clinic.allow_sms):
-        return None
+    """The clinic's patient with this number if they may log in with password and SMS code
+    (:func:`~clinics.selectors.may_use_portal`), else None. One lookup either way."""
     patient = (
         Patient.objects.select_related("clinic")
-        .filter(clinic=clinic, national_id=national_id, journal_active=True)
-        .exclude(mobile="")
+        .filter(clinic=clinic, national_id=national_id)
         .first()
     )
-    if patient is None or not patient.can_log_in:
-        return None
-    return patient
+    return patient if may_use_portal(patient, method="sms") else None
 
 
 def masked_mobile_hint(challenge: LoginChallenge) -> str:

@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .national_id import LOGIN_KINDS, IdKind, classify, mask, validate_national_id
+from .national_id import IdKind, classify, mask, validate_national_id
 
 ep_ident_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
@@ -240,11 +240,6 @@ class Patient(models.Model):
     @property
     def has_gp_here(self) -> bool:
         return self.patient_list_id is not None
-
-    @property
-    def can_log_in(self) -> bool:
-        """Rule 5: a full identity number and an active record at the clinic."""
-        return self.journal_active and self.id_kind in LOGIN_KINDS
 
 
 class UserManager(BaseUserManager["User"]):

@@ -42,7 +42,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 from . import audit, views
 from .models import Clinic, Patient
 from .patient_session import LEVEL_HIGH, LEVEL_SUBSTANTIAL, METHOD_BANKID, log_in_patient
-from .selectors import clinic_by_ep_ident
+from .selectors import clinic_by_ep_ident, may_use_portal
 
 logger = logging.getLogger(__name__)
 
@@ -373,10 +373,14 @@ def _patient_for(clinic: Clinic, national_id: Any) -> Patient:
     """The clinic's patient with this identity number who may log in, else LoginRefused."""
     if not isinstance(national_id, str) or not national_id.strip():
         raise LoginRefused("no_identity")
-    patient = Patient.objects.filter(clinic=clinic, national_id=national_id.strip()).first()
+    patient = (
+        Patient.objects.select_related("clinic")
+        .filter(clinic=clinic, national_id=national_id.strip())
+        .first()
+    )
     if patient is None:
         raise LoginRefused("not_patient", page="not_patient")
-    if not patient.can_log_in:
+    if not may_use_portal(patient, method=METHOD_BANKID):
         # No active record, or not a full identity number (H-/FH-number). Audited with the
         # patient: the clinic may want to know who was turned away.
         raise LoginRefused("not_eligible", page="not_patient", patient=patient)

@@ -36,6 +36,7 @@ from django.db.models import (
 )
 
 from clinics.models import Clinic, Patient, PatientList, Practitioner
+from clinics.selectors import may_use_portal
 
 from .models import MatrixCell, Service, ServiceMatrix
 
@@ -53,7 +54,7 @@ def practitioners_for_queryset(patient: Patient, service: Service | str) -> Quer
     Uses ``patient`` as given (its clinic, list and eligibility fields); it is not re-read.
     """
     service = as_service(service)
-    if not patient.can_log_in:
+    if not may_use_portal(patient):
         return Practitioner.objects.none()
     clinic_id = patient.clinic_id
     list_id = patient.patient_list_id
@@ -144,7 +145,7 @@ def practitioners_for(patient: Patient, service: Service | str) -> list[Practiti
     callers that compose it into their own queries).
     """
     service = as_service(service)
-    if not patient.can_log_in:
+    if not may_use_portal(patient):
         return []
     list_id = patient.patient_list_id
     where, order = _offered_sql(list_id is not None)
@@ -172,7 +173,8 @@ def offered_exists_sql(
 ) -> tuple[str, list[object]]:
     """``EXISTS (…)``: whether the practitioner in ``practitioner_column`` (an outer query's
     column, as SQL) is offered for ``service`` to a patient of ``clinic_id`` on ``list_id``
-    (None: no GP here) who may use the portal; check ``patient.can_log_in`` first.
+    (None: no GP here) who may use the portal; check
+    :func:`~clinics.selectors.may_use_portal` first.
 
     The same rule as :func:`practitioners_for`, for a ``RawSQL`` annotation where composing
     :func:`practitioners_for_queryset` would cost an ORM build and compile per request.
