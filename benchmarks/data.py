@@ -29,11 +29,11 @@ from booking.models import (
 )
 from booking.selectors import booking_window, free_slots, local_midnight, local_today
 from booking.services import slots_generate
-from clinics import patient_session as ps
 from clinics.models import Clinic, Patient, PatientList, Practitioner
 from clinics.national_id import make as make_national_id
 from delegation.models import Service
 from delegation.services import service_matrix_save
+from identification import session as ps
 
 EP_IDENT = "BENCH"
 CSRF_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -199,7 +199,7 @@ def existing_world() -> World:
 
 def create_sessions(world: World, *, count: int, seed: int) -> list[tuple[str, str]]:
     """``count`` logged-in patient sessions, written straight into the session store with
-    the keys :func:`clinics.patient_session.log_in_patient` sets (as after a password + SMS
+    the keys :func:`identification.session.log_in_patient` sets (as after a password + SMS
     code login). Returns (session key, CSRF secret) pairs: the client sends the secret as its
     ``csrftoken`` cookie and, unmasked, as the form's token, which Django accepts."""
     rng = random.Random(seed)  # noqa: S311 - reproducible test data

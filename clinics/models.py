@@ -67,7 +67,7 @@ class Clinic(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("clinics:start", kwargs={"ep_ident": self.ep_ident})
+        return reverse("identification:start", kwargs={"ep_ident": self.ep_ident})
 
     def clean(self) -> None:
         super().clean()

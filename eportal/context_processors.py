@@ -29,8 +29,8 @@ _SERVICE_URLS = {
 
 
 def _services_for(patient: Any, level: str | None) -> list[dict[str, Any]]:
-    from clinics.patient_session import LEVEL_HIGH
     from delegation.selectors import practitioners_for
+    from identification.session import LEVEL_HIGH
 
     services = []
     for service, label in SERVICES:
@@ -56,7 +56,7 @@ def patient_services(request: HttpRequest) -> dict[str, Any]:
     patient = getattr(request, "patient", None)
     if patient is None:
         return {}
-    from clinics.patient_session import auth_level
+    from identification.session import auth_level
 
     level = auth_level(request)
     return {"patient_services": SimpleLazyObject(lambda: _services_for(patient, level))}

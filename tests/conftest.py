@@ -75,7 +75,7 @@ def patient_client_for(client):
     """Log a patient in (as after a password + SMS code login); returns the client."""
     import time
 
-    from clinics import patient_session as ps
+    from identification import session as ps
 
     def login(patient, method=ps.METHOD_SMS):
         session = client.session

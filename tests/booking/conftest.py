@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.models import AppointmentType, BookingSettings, ScheduleRule, ScheduleTemplate, Slot
-from clinics.patient_session import log_in_patient
+from identification.session import log_in_patient
 from tests import factories
 
 OSLO = ZoneInfo("Europe/Oslo")

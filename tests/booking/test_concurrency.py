@@ -12,9 +12,9 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client, RequestFactory
 
 from booking.models import Appointment
-from clinics.patient_session import log_in_patient
 from delegation.models import Service
 from delegation.services import service_matrix_save
+from identification.session import log_in_patient
 from tests import factories
 from tests.booking.conftest import make_slot
 

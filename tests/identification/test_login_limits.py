@@ -13,8 +13,8 @@ from django.db import connection
 from django.test import Client
 
 import sms
-from clinics import identification as ident
 from clinics.models import AuditEvent, LoginChallenge, ThrottleEvent
+from identification import services as ident
 from tests import factories
 
 PASSWORD = "blåbærsyltetøy-på-hytta"
@@ -192,7 +192,7 @@ def test_simultaneous_requests_from_one_ip_hold_the_ip_limit(clinic, settings):
 def test_new_user_answers_as_fast_for_eligible_and_other_numbers(clinic, settings, monkeypatch):
     """Measured in-process on the request path as production runs it: the code's delivery
     is a task for the worker (enqueued for every number alike), not work in the request."""
-    from clinics import tasks
+    from identification import tasks
 
     enqueued: list[tuple] = []
     monkeypatch.setattr(tasks.deliver_login_code, "delay", lambda *a: enqueued.append(a))

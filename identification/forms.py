@@ -7,7 +7,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from . import national_id
+from clinics import national_id
 
 
 class NationalIdField(forms.CharField):

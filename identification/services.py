@@ -24,11 +24,11 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from clinics import audit
+from clinics.models import Clinic, LoginChallenge, Patient, PatientCredential, ThrottleEvent
 from sms.services import sms_queue
 
-from . import audit
-from .models import Clinic, LoginChallenge, Patient, PatientCredential, ThrottleEvent
-from .selectors import may_use_portal
+from .selectors import eligible_patient
 
 logger = logging.getLogger(__name__)
 
@@ -166,18 +166,7 @@ def purge_old_events(*, older_than: datetime.timedelta = datetime.timedelta(days
     return deleted
 
 
-# Who may use this path
-
-
-def eligible_patient(clinic: Clinic, national_id: str) -> Patient | None:
-    """The clinic's patient with this number if they may log in with password and SMS code
-    (:func:`~clinics.selectors.may_use_portal`), else None. One lookup either way."""
-    patient = (
-        Patient.objects.select_related("clinic")
-        .filter(clinic=clinic, national_id=national_id)
-        .first()
-    )
-    return patient if may_use_portal(patient, method="sms") else None
+# What the pages show
 
 
 def masked_mobile_hint(challenge: LoginChallenge) -> str:

@@ -19,11 +19,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
+from clinics import audit
+from clinics.models import Patient
+from clinics.selectors import may_use_portal
 from eportal.db.prepared import PreparedQuery
-
-from . import audit
-from .models import Patient
-from .selectors import may_use_portal
 
 SESSION_PATIENT = "patient_id"
 SESSION_CLINIC = "patient_clinic_id"
@@ -157,7 +156,7 @@ def patient_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         patient = getattr(request, "patient", None)
         if patient is None or patient.clinic.ep_ident.lower() != ep_ident.lower():
             # Not logged in, or logged in at another clinic: that session opens only its own.
-            response = redirect("clinics:login", ep_ident=ep_ident)
+            response = redirect("identification:login", ep_ident=ep_ident)
         else:
             response = view(request, ep_ident, *args, **kwargs)
         add_never_cache_headers(response)

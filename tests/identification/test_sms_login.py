@@ -11,7 +11,7 @@ from django.utils import timezone
 
 import sms
 from clinics.models import AuditEvent, PatientCredential
-from clinics.patient_session import SESSION_LEVEL, SESSION_METHOD
+from identification.session import SESSION_LEVEL, SESSION_METHOD
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
