@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from clinics.models import Clinic, LoginChallenge, Patient
+from clinics.models import Clinic, Patient
 from clinics.selectors import may_use_portal
 
+from .models import LoginChallenge
 from .session import METHOD_SMS
 
 

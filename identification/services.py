@@ -25,9 +25,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clinics import audit
-from clinics.models import Clinic, LoginChallenge, Patient, PatientCredential, ThrottleEvent
+from clinics.models import Clinic, Patient
 from sms.services import sms_queue
 
+from .models import LoginChallenge, PatientCredential, ThrottleEvent
 from .selectors import eligible_patient
 
 logger = logging.getLogger(__name__)

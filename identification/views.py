@@ -17,11 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinics import audit
 from clinics.audit import client_ip
-from clinics.models import Clinic, LoginChallenge, Patient
+from clinics.models import Clinic, Patient
 from clinics.selectors import clinic_by_ep_ident
 
 from . import oidc, services
 from .forms import CodeForm, LoginForm, PasswordStartForm, SetPasswordForm
+from .models import LoginChallenge
 from .oidc import LoginRefused
 from .selectors import open_challenge
 from .session import (

@@ -13,8 +13,9 @@ from django.db import connection
 from django.test import Client
 
 import sms
-from clinics.models import AuditEvent, LoginChallenge, ThrottleEvent
+from clinics.models import AuditEvent
 from identification import services as ident
+from identification.models import LoginChallenge, ThrottleEvent
 from tests import factories
 
 PASSWORD = "blåbærsyltetøy-på-hytta"
@@ -145,7 +146,7 @@ def test_simultaneous_new_user_requests_send_exactly_the_limit(patient, settings
 def test_simultaneous_wrong_passwords_are_checked_exactly_the_limit(patient, settings):
     from django.contrib.auth.hashers import make_password
 
-    from clinics.models import PatientCredential
+    from identification.models import PatientCredential
 
     PatientCredential.objects.create(patient=patient, password=make_password(PASSWORD))
     settings.EPORTAL_PASSWORD_FAILURES_PER_PERSON = 4
