@@ -38,6 +38,7 @@ from django.utils.translation import gettext
 
 from clinics import audit
 from clinics.models import Clinic, Patient, Practitioner
+from clinics.selectors import may_use_portal
 from delegation.selectors import offered_exists_sql
 from eportal.db.prepared import NextPk, PreparedInsert, PreparedQuery, atomic_pipeline
 from sms.services import sms_queue
@@ -544,7 +545,7 @@ def appointment_book(
                 patient_id=patient.pk,
                 clinic_id=patient.clinic_id,
                 list_id=patient.patient_list_id,
-                may_use_portal=patient.can_log_in,
+                may_use_portal=may_use_portal(patient),
                 now=now,
                 urgent=urgent,
             )

@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, identity
+from . import audit
 from .admin_base import (
     ClinicScopedAdmin,
     ClinicStaffPage,
@@ -36,6 +36,7 @@ from .models import (
     Practitioner,
     User,
 )
+from .national_id import compact, validate_national_id
 from .phones import normalise_mobile
 from .selectors import public_entry_url
 
@@ -54,7 +55,7 @@ class PatientAdminForm(forms.ModelForm):
     )
 
     def clean_national_id(self) -> str:
-        return identity.compact(self.cleaned_data["national_id"])
+        return compact(self.cleaned_data["national_id"])
 
     def clean_mobile(self) -> str:
         return normalise_mobile(self.cleaned_data.get("mobile"))
@@ -84,9 +85,9 @@ class PatientChangeForm(forms.ModelForm):
     )
 
     def clean_new_national_id(self) -> str:
-        number = identity.compact(self.cleaned_data.get("new_national_id", ""))
+        number = compact(self.cleaned_data.get("new_national_id", ""))
         if number:
-            identity.validate_national_id(number)
+            validate_national_id(number)
         return number
 
     def clean_mobile(self) -> str:

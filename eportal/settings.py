@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "csp",
     "eportal",
     "clinics",
+    "identification",
     "delegation",
     "booking",
     "econsult",
@@ -89,7 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "eportal.middleware.StaffTwoFactorMiddleware",
-    "clinics.patient_session.PatientSessionMiddleware",
+    "identification.session.PatientSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -142,7 +143,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Read with the patient on every patient request (clinics.patient_session): the clinic, the
+# Read with the patient on every patient request (identification.session): the clinic, the
 # patient list and the clinic's booking settings (one join instead of a query per page).
 EPORTAL_PATIENT_SELECT_RELATED = ["clinic", "clinic__booking_settings", "patient_list"]
 
@@ -250,7 +251,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG
 # The cookie ends with the browser; on the server a session ends after at most the patients'
-# absolute lifetime (clinics.patient_session also ends it after 15 idle minutes).
+# absolute lifetime (identification.session also ends it after 15 idle minutes).
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = envint("EPORTAL_PATIENT_MAX_AGE", 8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True

@@ -17,10 +17,11 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, RequestFactory
 
 from booking.models import AppointmentType, BookingSettings, ScheduleRule, ScheduleTemplate, Slot
-from clinics import identity, patient_session
 from clinics.models import Clinic, Patient, PatientList, Practitioner, User
+from clinics.national_id import make as make_national_id
 from delegation.models import Service
 from delegation.services import service_matrix_save
+from identification import session as patient_session
 
 _counter = itertools.count(1)
 
@@ -31,7 +32,7 @@ def national_id(kind: str = "fnr", year: int = 1985) -> str:
     """A fresh, valid synthetic identity number."""
     n = next(_counter)
     birth = datetime.date(year, (n % 12) + 1, (n % 28) + 1)
-    return identity.make(birth, individual=100 + (n * 7) % 390, kind=kind, synthetic=True)
+    return make_national_id(birth, individual=100 + (n * 7) % 390, kind=kind, synthetic=True)
 
 
 def make_clinic(ep_ident: str | None = None, **fields: object) -> Clinic:

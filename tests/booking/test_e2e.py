@@ -16,9 +16,10 @@ from django.contrib.auth.hashers import make_password
 from playwright.sync_api import Page, expect
 
 from booking.models import Appointment
-from clinics.models import PatientCredential, Practitioner
+from clinics.models import Practitioner
 from delegation.models import Service
 from delegation.services import service_matrix_save
+from identification.models import PatientCredential
 from tests import factories
 from tests.e2e.conftest import assert_accessible
 from tests.factories import OSLO, build_booking_world, make_slot

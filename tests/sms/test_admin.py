@@ -125,8 +125,8 @@ def ask_for_code(client, patient, capture, *, send=True):
     assert response["Location"] == "/c/DEMO1/login/code/"
     if not send:
         # The worker makes the code and queues the SMS; here it stops before sending.
-        from clinics.identification import deliver_code
-        from clinics.models import LoginChallenge
+        from identification.models import LoginChallenge
+        from identification.services import deliver_code
 
         challenge = LoginChallenge.objects.get(patient=patient)
         with capture(execute=False):
