@@ -1,4 +1,4 @@
-"""The load benchmark of issue 5 §6: ``python -m benchmarks.run`` (or ``make bench``).
+"""The load benchmark (docs/benchmarks.md): ``python -m benchmarks.run`` (or ``make bench``).
 
 1. Creates a fresh PostgreSQL database, migrates it and builds the clinic
    (:mod:`benchmarks.data`): 30 practitioners, 20,000 patients, slots from templates, and
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 SECRET_KEY = "benchmark-only-key-" + "x7Qm2pR9vL4kT8nW3zY6bC1dF5gH0jK"
 
-# Targets from issue 5 §6: share of hello's requests per second, and p99 in ms.
+# Targets (docs/benchmarks.md): share of hello's requests per second, and p99 in ms.
 TARGETS = {"slots": (0.12, 50.0), "book": (0.10, 80.0)}
 
 

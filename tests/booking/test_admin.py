@@ -1,4 +1,4 @@
-"""The clinic's side in the admin (issue 5 §4): each clinic administrator sees and changes
+"""The clinic's side in the admin (docs/booking.md): each clinic administrator sees and changes
 only their own clinic's appointment types, templates, slots and appointments."""
 
 from __future__ import annotations

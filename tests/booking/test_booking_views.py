@@ -1,4 +1,4 @@
-"""The patient's booking pages (issue 5 §2, §3, §6): who is offered, what is offered,
+"""The patient's booking pages (docs/booking.md): who is offered, what is offered,
 booking, double submit, conflicts, limits, cancelling, the calendar file, urgent booking."""
 
 from __future__ import annotations

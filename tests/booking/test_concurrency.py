@@ -1,4 +1,4 @@
-"""Correctness under concurrency (issue 5 §5), on PostgreSQL: 50 patients try to book one
+"""Correctness under concurrency (docs/booking.md), on PostgreSQL: 50 patients try to book one
 slot at the same instant through the real views, each on its own connection."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The patient's booking path in a real browser (issue 5 §7): log in with password and an
+"""The patient's booking path in a real browser (docs/booking.md): log in with password and an
 SMS code from the file backend, book, see it under "Mine timer", cancel; the urgent path; one
 journey by keyboard alone. Every page is checked with axe-core (WCAG 2.1 AA).
 

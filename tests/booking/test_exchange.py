@@ -1,4 +1,4 @@
-"""The schedule in the clinic exchange format (issue 5 §1): import, export, errors by place."""
+"""The schedule in the clinic exchange format (docs/booking.md): import, export, errors by place."""
 
 from __future__ import annotations
 

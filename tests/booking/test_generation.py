@@ -1,4 +1,4 @@
-"""Slot generation from schedule templates (issue 5 §1)."""
+"""Slot generation from schedule templates (docs/booking.md)."""
 
 from __future__ import annotations
 

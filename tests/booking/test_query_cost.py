@@ -1,4 +1,4 @@
-"""Speed (issue 5 §6): the free-slot query and the booking's locking statement read about
+"""Speed (docs/benchmarks.md): the free-slot query and the booking's locking statement read about
 the same number of pages for a practitioner with a long history as for a new one.
 
 A fixed number of queries is not enough: a query whose overlap check walks every earlier

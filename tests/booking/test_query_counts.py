@@ -1,4 +1,4 @@
-"""Speed (issue 5 §6): the slot page and the booking POST run a fixed number of queries,
+"""Speed (docs/benchmarks.md): the slot page and the booking POST run a fixed number of queries,
 the same for a one-doctor clinic and for a big one."""
 
 from __future__ import annotations

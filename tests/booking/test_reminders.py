@@ -1,4 +1,4 @@
-"""The day-before reminder (issue 5 §2): sent from the clinic's reminder time, once."""
+"""The day-before reminder (docs/booking.md): sent from the clinic's reminder time, once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Staff reach the admin site only after TOTP two-factor authentication (issue 3 §6)."""
+"""Staff reach the admin site only after TOTP two-factor authentication (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Identification with the patient's own password plus a code by SMS (issue 3 §2, §4)."""
+"""Identification with the patient's own password plus a code by SMS (docs/operations.md)."""
 
 from __future__ import annotations
 
