@@ -1,1 +1,1 @@
-"""The load benchmark (docs/booking.md). Run it with ``make bench``; see docs/benchmarks.md."""
+"""The load benchmark. Run it with ``make bench``; see docs/benchmarks.md."""
