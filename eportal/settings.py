@@ -286,14 +286,35 @@ CONTENT_SECURITY_POLICY = {
 # Celery (tasks run in-process when no REDIS_URL is configured)
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# JSON only: a message is data (ids), never a pickled object the worker would load.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Acknowledged after running, and re-delivered when the worker dies, only for the tasks
+# that are safe to run twice: each says so itself (acks_late, reject_on_worker_lost).
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# One message at a time per process: a slow SMS send does not hold others back.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task still running after this many seconds is killed (its process is replaced); tasks
+# that need less say so themselves.
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 300)
+# Redis re-delivers an unacknowledged message after this many seconds: it must be longer
+# than any task runs and any retry countdown (no task uses a long ETA: reminders are rows
+# swept by beat), or a late-acknowledged task would run twice (tests/test_celery.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600),
+}
+# The daily cycle restarts the worker processes (the pool) gracefully: each finishes its
+# task, exits and is replaced by a fresh one.
+CELERY_WORKER_POOL_RESTARTS = True
 CELERY_TIMEZONE = TIME_ZONE
-# The beat schedule, in one place (times in CELERY_TIMEZONE).
+# The beat schedule, in one place (times in CELERY_TIMEZONE, Europe/Oslo).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sms-recover-stale": {"task": "sms.tasks.recover_stale_sms", "schedule": 300},
     # Booking confirmations and cancellations wait up to this long for a worker instead of
