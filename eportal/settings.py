@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "booking",
     "econsult",
     "sms",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -323,11 +324,26 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "sms.tasks.dispatch_sms",
         "schedule": envint("SMS_DISPATCH_INTERVAL", 5),
     },
-    "booking-generate-slots": {
-        "task": "booking.tasks.generate_slots_nightly",
-        "schedule": crontab(hour=2, minute=30),
-    },
     "booking-reminders": {"task": "booking.tasks.send_booking_reminders", "schedule": 900},
+    # The daily health cycle (docs/operations.md): checks, the slot horizon (it replaces the
+    # nightly slot generation), housekeeping, a graceful restart of the worker processes.
+    # At most once per local day (ops.services).
+    "ops-health-cycle": {
+        "task": "ops.tasks.health_cycle",
+        "schedule": crontab(hour=5, minute=0),
+    },
+    # beat -> broker -> worker -> database, at the start of every minute. A heartbeat not
+    # taken within the minute is worth nothing: it expires rather than fill a gap late.
+    "ops-heartbeat": {
+        "task": "ops.tasks.heartbeat",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
+    "ops-check-incidents": {
+        "task": "ops.tasks.check_incidents",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
 }
 
 # SMS
@@ -372,6 +388,9 @@ EPORTAL_PASSWORD_FAILURES_PER_PERSON = envint("EPORTAL_PASSWORD_FAILURES_PER_PER
 EPORTAL_ATTEMPTS_PER_IP = envint("EPORTAL_ATTEMPTS_PER_IP", 30)  # per 15 minutes
 EPORTAL_SMS_PER_CLINIC_PER_DAY = envint("EPORTAL_SMS_PER_CLINIC_PER_DAY", 2000)
 EPORTAL_PUBLIC_BASE_URL = os.environ.get("EPORTAL_PUBLIC_BASE_URL", "")
+
+# Operations: alerts go to superusers and clinic administrators, and to these addresses.
+EPORTAL_ALERT_EMAILS = envlist("EPORTAL_ALERT_EMAILS")
 
 # Logging: identity numbers never reach a log line (see eportal.logging)
 

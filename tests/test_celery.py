@@ -8,8 +8,14 @@ from django.conf import settings
 
 from eportal.celery import app
 
-#: Every task of ours, and whether it is safe to run twice (and so acknowledged late).
+#: Every task of ours, and whether it is acknowledged late and re-delivered when its worker
+#: dies (only tasks that are safe to run twice are).
 IDEMPOTENT = {
+    # The day's claim makes a second delivery a no-op; a lost cycle is an incident instead.
+    "ops.tasks.health_cycle": False,
+    # A heartbeat re-delivered after its minute would fill a gap it did not live through.
+    "ops.tasks.heartbeat": False,
+    "ops.tasks.check_incidents": True,
     "sms.tasks.send_sms": True,
     "sms.tasks.recover_stale_sms": True,
     "sms.tasks.dispatch_sms": True,
