@@ -27,7 +27,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -c pyproject.toml -r eportal clinics identification booking econsult delegation sms -ll
+	$(BIN)/bandit -q -c pyproject.toml -r eportal clinics identification booking econsult delegation sms ops -ll
 
 check: install
 	$(DEV_ENV) $(PY) manage.py makemigrations --check --dry-run

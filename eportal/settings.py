@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "booking",
     "econsult",
     "sms",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -262,7 +263,7 @@ SECURE_HSTS_SECONDS = 0 if DEBUG else envint("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if envbool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client. Behind a
@@ -287,14 +288,35 @@ CONTENT_SECURITY_POLICY = {
 # Celery (tasks run in-process when no REDIS_URL is configured)
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# JSON only: a message is data (ids), never a pickled object the worker would load.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Acknowledged after running, and re-delivered when the worker dies, only for the tasks
+# that are safe to run twice: each says so itself (acks_late, reject_on_worker_lost).
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# One message at a time per process: a slow SMS send does not hold others back.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task still running after this many seconds is killed (its process is replaced); tasks
+# that need less say so themselves.
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 300)
+# Redis re-delivers an unacknowledged message after this many seconds: it must be longer
+# than any task runs and any retry countdown (no task uses a long ETA: reminders are rows
+# swept by beat), or a late-acknowledged task would run twice (tests/test_celery.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600),
+}
+# The daily cycle restarts the worker processes (the pool) gracefully: each finishes its
+# task, exits and is replaced by a fresh one.
+CELERY_WORKER_POOL_RESTARTS = True
 CELERY_TIMEZONE = TIME_ZONE
-# The beat schedule, in one place (times in CELERY_TIMEZONE).
+# The beat schedule, in one place (times in CELERY_TIMEZONE, Europe/Oslo).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sms-recover-stale": {"task": "sms.tasks.recover_stale_sms", "schedule": 300},
     # Booking confirmations and cancellations wait up to this long for a worker instead of
@@ -303,11 +325,26 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "sms.tasks.dispatch_sms",
         "schedule": envint("SMS_DISPATCH_INTERVAL", 5),
     },
-    "booking-generate-slots": {
-        "task": "booking.tasks.generate_slots_nightly",
-        "schedule": crontab(hour=2, minute=30),
-    },
     "booking-reminders": {"task": "booking.tasks.send_booking_reminders", "schedule": 900},
+    # The daily health cycle (docs/operations.md): checks, the slot horizon (it replaces the
+    # nightly slot generation), housekeeping, a graceful restart of the worker processes.
+    # At most once per local day (ops.services).
+    "ops-health-cycle": {
+        "task": "ops.tasks.health_cycle",
+        "schedule": crontab(hour=5, minute=0),
+    },
+    # beat -> broker -> worker -> database, at the start of every minute. A heartbeat not
+    # taken within the minute is worth nothing: it expires rather than fill a gap late.
+    "ops-heartbeat": {
+        "task": "ops.tasks.heartbeat",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
+    "ops-check-incidents": {
+        "task": "ops.tasks.check_incidents",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
 }
 
 # SMS
@@ -356,6 +393,9 @@ EPORTAL_PASSWORD_FAILURES_PER_PERSON = envint("EPORTAL_PASSWORD_FAILURES_PER_PER
 EPORTAL_ATTEMPTS_PER_IP = envint("EPORTAL_ATTEMPTS_PER_IP", 30)  # per 15 minutes
 EPORTAL_SMS_PER_CLINIC_PER_DAY = envint("EPORTAL_SMS_PER_CLINIC_PER_DAY", 2000)
 EPORTAL_PUBLIC_BASE_URL = os.environ.get("EPORTAL_PUBLIC_BASE_URL", "")
+
+# Operations: alerts go to superusers and clinic administrators, and to these addresses.
+EPORTAL_ALERT_EMAILS = envlist("EPORTAL_ALERT_EMAILS")
 
 # Logging: identity numbers never reach a log line (see eportal.logging)
 

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
 from identification import views as identification_views
+from ops import views as ops_views
 
 from . import views
 
@@ -36,7 +37,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("sms/", include("sms.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
 ]
 
 handler404 = "eportal.views.page_not_found"

@@ -10,7 +10,11 @@ from . import services
 # The name it had when the task lived in clinics: codes queued by a web container of the
 # previous release still reach a worker of this one (and the other way round).
 @shared_task(
-    name="clinics.tasks.deliver_login_code", acks_late=True, ignore_result=True, time_limit=60
+    name="clinics.tasks.deliver_login_code",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    time_limit=60,
 )
 def deliver_login_code(challenge_id: int, serial: int) -> None:
     """Make an attempt's login code and queue its SMS (idempotent: see deliver_code)."""

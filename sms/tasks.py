@@ -15,8 +15,13 @@ from .backends.base import TemporaryError
     retry_backoff_max=120,  # a login code is valid for 5 minutes
     retry_jitter=True,
     max_retries=services.MAX_ATTEMPTS - 1,
+    # Idempotent (sms_send locks the row and sends only a 'queued' one): a message whose
+    # worker died is delivered again rather than lost.
     acks_late=True,
+    reject_on_worker_lost=True,
     ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
 )
 def send_sms(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
     """Send one outbox row; on a temporary error, try again later.
@@ -28,13 +33,14 @@ def send_sms(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
     services.sms_send(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
 
 
-@shared_task(ignore_result=True)
+# The sweeps are idempotent: running one twice finds nothing more to do.
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def recover_stale_sms() -> None:
     """Re-enqueue lost rows and fail interrupted ones (for Celery beat, every few minutes)."""
     services.sms_recover_stale()
 
 
-@shared_task(ignore_result=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, time_limit=60)
 def dispatch_sms() -> None:
     """Hand SMS queued to wait (booking confirmations) to the workers (beat, every few s)."""
     services.sms_dispatch()

@@ -2,7 +2,9 @@
 delegation <- booking, econsult; the patient-facing services (booking, econsult) may use
 identification's patient session (``identification.session``) and nothing else of it; every
 app may call sms; sms imports none of them; eportal wires everything. Apps may use the
-project's database plumbing (``eportal.db``), nothing else of ``eportal``."""
+project's database plumbing (``eportal.db``), nothing else of ``eportal``. ``ops`` (the
+health cycle and monitoring) sits on top: no app imports it, and it imports the apps in one
+module, ``ops/wiring.py``."""
 
 from __future__ import annotations
 
@@ -51,7 +53,9 @@ def test_apps_import_only_what_the_dependency_rule_allows(app):
         relative = path.relative_to(ROOT).as_posix()
         for module in imported_modules(path):
             top = module.split(".")[0]
-            if top == "eportal":
+            if top == "ops":
+                wrong.append(f"{relative}: {module}")
+            elif top == "eportal":
                 if not is_within(module, "eportal.db"):
                     wrong.append(f"{relative}: {module}")
             elif top in APPS and top != app and (relative, top) not in EXCEPTIONS:
@@ -73,3 +77,19 @@ def test_the_rule_sees_what_an_import_names(tmp_path):
         "identification.session",
         "clinics.models",
     }
+
+
+#: The one module of ops that may import the clinic apps.
+OPS_WIRING = "ops/wiring.py"
+
+
+def test_ops_imports_the_apps_only_through_its_wiring_module():
+    wrong = []
+    for path in sorted((ROOT / "ops").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative == OPS_WIRING:
+            continue
+        for module in imported_modules(path):
+            if module.split(".")[0] in APPS:
+                wrong.append(f"{relative}: {module}")
+    assert wrong == []

@@ -30,7 +30,7 @@ class PermanentError(SmsError):
 
 
 class BaseSmsBackend:
-    """Subclasses implement :meth:`send`.
+    """Subclasses implement :meth:`send`, and :meth:`check` when they talk to a provider.
 
     A backend is constructed for each send, reads its settings in ``__init__`` (never at
     import time) and keeps no state between messages.
@@ -46,3 +46,12 @@ class BaseSmsBackend:
         try may succeed and :class:`PermanentError` when it will not.
         """
         raise NotImplementedError("subclasses of BaseSmsBackend must override send()")
+
+    def check(self) -> str:
+        """Is the provider reachable and does it accept our credentials? (The daily cycle.)
+
+        Sends nothing and costs nothing. Returns a short description for the health record
+        (never a secret); raises :class:`SmsError` when the provider cannot be used. A backend
+        that sends nowhere (console, file, in-memory) has nothing to check.
+        """
+        return "ok"

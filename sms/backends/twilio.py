@@ -69,6 +69,24 @@ class TwilioBackend(BaseSmsBackend):
             # Every Messages API URL is built from the Api domain's base_url.
             self.client.api.base_url = base_url.rstrip("/")
 
+    def check(self) -> str:
+        """Fetch our own Account resource: authenticated, free, and it sends nothing."""
+        try:
+            account = self.client.api.v2010.accounts(self.client.account_sid).fetch()
+        except TwilioException as error:
+            status = getattr(error, "status", None)
+            reason = f"Twilio HTTP {status}, error {getattr(error, 'code', None)}"
+            if isinstance(status, int) and 400 <= status < 500 and status not in RETRYABLE_4XX:
+                raise PermanentError(reason) from None
+            raise TemporaryError(reason) from None
+        except requests.RequestException as error:
+            raise TemporaryError(f"Twilio unreachable ({type(error).__name__})") from error
+        except ValueError as error:
+            raise TemporaryError("unreadable answer from Twilio") from error
+        if account.status != "active":
+            raise PermanentError(f"Twilio account is {account.status}")
+        return "Twilio account active"
+
     def send(self, message: OutboxMessage) -> str:
         params: dict[str, Any] = {"to": message.recipient, "from_": self.sender}
         callback = status_callback_url()

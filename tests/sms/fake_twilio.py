@@ -1,12 +1,15 @@
 """A local stand-in for Twilio's Messages API, on 127.0.0.1, speaking its HTTP protocol.
 
-Each request takes the next answer from ``script`` (``"ok"`` once the script is empty):
+It answers a message create (POST ``Messages.json``) and a fetch of the account itself (GET
+``Accounts/<sid>.json``, the backend's free health check). Each request takes the next answer
+from ``script`` (``"ok"`` once the script is empty):
 
 ``ok``              201 and the message resource, as Twilio answers a create
 ``invalid_number``  400 with Twilio's error 21211
 ``rate_limited``    429 with Twilio's error 20429
 ``server_error``    500
 ``slow``            answers ``ok`` only after ``slow_seconds``, longer than the client waits
+``suspended``       (account fetch) the account, with status ``suspended``
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)\.json$")
 
 
 @dataclass
@@ -83,12 +87,48 @@ def make_handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             with contextlib.suppress(OSError):  # the client gave up waiting (timeout tests)
                 self.wfile.write(body)
 
+        def authorised(self) -> bool:
+            expected = base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode())
+            return self.headers.get("Authorization", "") == f"Basic {expected.decode()}"
+
+        def do_GET(self) -> None:
+            match = ACCOUNT_PATH.match(self.path)
+            if not match or match["sid"] != fake.account_sid:
+                self.send_json(404, {"code": 20404, "message": "Not found", "status": 404})
+                return
+            if not self.authorised():
+                fake.record(Received(self.path, {}, False, "unauthorised"))
+                self.send_json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                return
+            answer = fake.next_answer()
+            fake.record(Received(self.path, {}, True, f"account:{answer}"))
+            if answer == "server_error":
+                self.send_json(
+                    500, {"code": 20500, "message": "Internal Server Error", "status": 500}
+                )
+                return
+            if answer == "slow":
+                fake.wait(fake.slow_seconds)
+            self.send_json(
+                200,
+                {
+                    "sid": fake.account_sid,
+                    "friendly_name": "ePortal test account",
+                    "status": "suspended" if answer == "suspended" else "active",
+                    "type": "Full",
+                    "owner_account_sid": fake.account_sid,
+                    "date_created": "Thu, 01 Jan 2026 12:00:00 +0000",
+                    "date_updated": "Thu, 01 Jan 2026 12:00:00 +0000",
+                    "uri": f"/2010-04-01/Accounts/{fake.account_sid}.json",
+                    "subresource_uris": {},
+                },
+            )
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length).decode()
             form = {key: values[0] for key, values in parse_qs(raw).items()}
-            expected = base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode())
-            authorised = self.headers.get("Authorization", "") == f"Basic {expected.decode()}"
+            authorised = self.authorised()
             match = MESSAGES_PATH.match(self.path)
             if not match or match["sid"] != fake.account_sid:
                 self.send_json(404, {"code": 20404, "message": "Not found", "status": 404})

@@ -90,3 +90,11 @@ def test_deploy_check_warns_about_backends_that_send_nothing(settings, backend, 
     settings.SMS_BACKEND = backend
     ids = {m.id for m in run_checks(include_deployment_checks=True)}
     assert ("sms.W001" in ids) is warned
+
+
+@pytest.mark.parametrize("backend", [ConsoleBackend, LocMemBackend, FileBackend])
+def test_backends_that_send_nowhere_answer_the_health_check_ok(backend, settings, tmp_path):
+    settings.SMS_FILE_PATH = str(tmp_path)
+    sms.outbox = []
+    assert backend().check() == "ok"
+    assert sms.outbox == []

@@ -190,3 +190,33 @@ def test_logs_never_hold_the_text_or_the_number(
     )
     assert "987654" not in logged
     assert NUMBER[3:] not in logged
+
+
+# The health check: an authenticated fetch of our own account, which sends nothing
+
+
+def test_check_fetches_the_account_and_sends_nothing(twilio):
+    assert TwilioBackend().check() == "Twilio account active"
+    [request] = twilio.requests
+    assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}.json"
+    assert request.authorised
+    assert twilio.accepted == []
+
+
+def test_check_with_wrong_credentials_is_a_permanent_error(twilio, settings):
+    settings.TWILIO_AUTH_TOKEN = "not-the-token"
+    with pytest.raises(PermanentError, match="HTTP 401"):
+        TwilioBackend().check()
+
+
+@pytest.mark.parametrize("answer", ["server_error", "slow"])
+def test_check_when_twilio_is_down_or_slow_is_temporary(twilio, answer):
+    twilio.answer(answer)
+    with pytest.raises(TemporaryError):
+        TwilioBackend().check()
+
+
+def test_check_of_a_suspended_account_fails(twilio):
+    twilio.answer("suspended")
+    with pytest.raises(PermanentError, match="suspended"):
+        TwilioBackend().check()
