@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 
 from booking.models import Appointment, Slot
 from booking.selectors import free_slots
-from booking.services import _lock_slots_query
+from booking.services.appointments import _lock_slots_query
 from tests.booking.conftest import build_world, make_slot, oslo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

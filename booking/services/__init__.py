@@ -1,0 +1,53 @@
+"""Writes for booking, by topic; import them from here.
+
+- :mod:`.slots`: the timebook: slots made from the schedule templates, blocked slots,
+  absences;
+- :mod:`.appointments`: booking and cancelling;
+- :mod:`.reminders`: the day-before reminders;
+- :mod:`.notices`: the SMS a patient gets about an appointment.
+"""
+
+from __future__ import annotations
+
+from .appointments import (
+    BookingError,
+    CancelTooLate,
+    LimitReached,
+    SlotTaken,
+    SlotUnavailable,
+    appointment_book,
+    appointment_cancel,
+    cancel_deadline,
+)
+from .reminders import REMINDER_WINDOW, reminders_send
+from .slots import (
+    GenerationResult,
+    absence_changed,
+    expand_templates,
+    practitioner_day_set_blocked,
+    slots_generate,
+    slots_generate_all,
+    slots_regenerate_later,
+    slots_set_blocked,
+)
+
+__all__ = [
+    "REMINDER_WINDOW",
+    "BookingError",
+    "CancelTooLate",
+    "GenerationResult",
+    "LimitReached",
+    "SlotTaken",
+    "SlotUnavailable",
+    "absence_changed",
+    "appointment_book",
+    "appointment_cancel",
+    "cancel_deadline",
+    "expand_templates",
+    "practitioner_day_set_blocked",
+    "reminders_send",
+    "slots_generate",
+    "slots_generate_all",
+    "slots_regenerate_later",
+    "slots_set_blocked",
+]
