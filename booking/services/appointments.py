@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import (
-    BooleanField,
     Count,
     DateTimeField,
     Exists,
@@ -24,14 +23,14 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone, translation
 
 from clinics import audit
 from clinics.models import Patient
-from delegation.selectors import offered_exists_sql
+from delegation.models import Service
+from delegation.selectors import offered_practitioners
 from eportal.db.prepared import NextPk, PreparedInsert, PreparedQuery, atomic_pipeline
 
 from ..models import MAX_DURATION, Appointment, Slot
@@ -83,19 +82,16 @@ def _lock_slots_query(
 ) -> Any:
     """The one statement of :func:`appointment_book` (see there), as a queryset."""
     target = Slot.objects.filter(pk=slot_id).order_by()  # no Sort in the subqueries
-    # Whether the matrix offers the slot's practitioner: the rule of practitioners_for as
-    # ready-made SQL on the outer slot's column.
-    quote = connection.ops.quote_name
+    # Whether the matrix offers the slot's practitioner to this patient: delegation's rule,
+    # composed into this statement.
     offered: Any = Value(False)
     if may_use_portal:
-        sql, params = offered_exists_sql(
-            clinic_id=clinic_id,
-            list_id=list_id,
-            service="urgent" if urgent else "booking",
-            practitioner_column=f"{quote(Slot._meta.db_table)}.{quote('practitioner_id')}",
+        service = Service.URGENT if urgent else Service.BOOKING
+        offered = Exists(
+            offered_practitioners(
+                clinic_id=clinic_id, list_id=list_id, service=service.value
+            ).filter(pk=OuterRef("practitioner_id"))
         )
-        # Fixed SQL from delegation.selectors; every value is a parameter.
-        offered = RawSQL(sql, params, output_field=BooleanField())  # noqa: S611  # nosec B611
     mine_here = (
         Appointment.objects.filter(slot=OuterRef("pk"), patient_id=patient_id, status=Status.BOOKED)
         .order_by()
