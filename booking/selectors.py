@@ -22,6 +22,7 @@ from eportal.db.prepared import PreparedQuery
 from .models import MAX_DURATION, Appointment, BookingSettings, Slot
 
 Status = Appointment.Status
+DAY = datetime.timedelta(days=1)
 
 
 def local_tz() -> ZoneInfo:
@@ -63,19 +64,44 @@ def settings_of_loaded_clinic(clinic: Clinic) -> BookingSettings:
 
 @dataclass(frozen=True)
 class Window:
-    """The times a patient may book, for ordinary booking."""
+    """The times a patient may book: from ``earliest`` until before ``horizon_end``."""
 
     earliest: datetime.datetime
     horizon_end: datetime.datetime
 
+    def __contains__(self, when: datetime.datetime) -> bool:
+        return self.earliest <= when < self.horizon_end
+
 
 def booking_window(rules: BookingSettings, now: datetime.datetime | None = None) -> Window:
+    """Ordinary booking: from the clinic's minimum notice to the end of its horizon."""
     now = now or timezone.now()
     horizon_day = local_today(now) + datetime.timedelta(weeks=rules.horizon_weeks)
     return Window(
         earliest=now + datetime.timedelta(minutes=rules.min_notice_minutes),
         horizon_end=local_midnight(horizon_day),
     )
+
+
+def urgent_window(now: datetime.datetime | None = None) -> Window:
+    """Urgent appointments: today, from now on."""
+    now = now or timezone.now()
+    return Window(earliest=now, horizon_end=local_midnight(local_today(now) + DAY))
+
+
+def bookable_window(
+    clinic: Clinic, *, urgent: bool, now: datetime.datetime | None = None
+) -> Window:
+    """When a patient of ``clinic`` may book, for urgent or ordinary booking."""
+    if urgent:
+        return urgent_window(now)
+    return booking_window(booking_settings(clinic), now)
+
+
+def appointment_limit(clinic: Clinic, *, urgent: bool) -> int:
+    """How many future online appointments of a kind a patient may hold: one urgent at a
+    time, and the clinic's ``max_future_online`` ordinary ones."""
+    return 1 if urgent else booking_settings(clinic).max_future_online
 
 
 def overlapping_booked() -> QuerySet[Appointment]:
@@ -160,7 +186,7 @@ def patient_appointments(patient: Patient) -> list[Appointment]:
 def limit_reached(patient: Patient, *, urgent: bool, now: datetime.datetime | None = None) -> bool:
     """Whether the patient already holds as many future online appointments as the clinic
     allows (one urgent at a time): one query. The booking checks it again under its locks."""
-    limit = 1 if urgent else booking_settings(patient.clinic).max_future_online
+    limit = appointment_limit(patient.clinic, urgent=urgent)
     held = Appointment.objects.filter(
         patient=patient, status=Status.BOOKED, start__gt=now or timezone.now(), urgent=urgent
     ).count()

@@ -32,8 +32,8 @@ from . import services
 from .forms import ReasonForm
 from .models import Appointment
 from .selectors import (
+    bookable_window,
     booking_settings,
-    booking_window,
     first_free_slot,
     free_slot_rows,
     free_slots,
@@ -43,6 +43,7 @@ from .selectors import (
     local_tz,
     patient_appointment,
     patient_appointments,
+    urgent_window,
 )
 
 DAY = datetime.timedelta(days=1)
@@ -212,9 +213,8 @@ def book(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if not practitioners:
         return render(request, "booking/book.html", context)
     chosen = _chosen(practitioners, request.GET.get("p"))
-    rules = booking_settings(clinic)
     now = timezone.now()
-    window = booking_window(rules, now)
+    window = bookable_window(clinic, urgent=False, now=now)
     first_monday = _monday(local_today(now))
     last_monday = _monday(window.horizon_end.astimezone(local_tz()).date() - DAY)
     monday = _parse_week(request.GET.get("week")) or first_monday
@@ -254,7 +254,7 @@ def first_free(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if not practitioners:
         return redirect("booking:book", ep_ident=ep_ident)
     chosen = _chosen(practitioners, request.GET.get("p"))
-    window = booking_window(booking_settings(patient.clinic))
+    window = bookable_window(patient.clinic, urgent=False)
     found = first_free_slot(
         practitioner_id=chosen.pk, start=window.earliest, end=window.horizon_end
     )
@@ -271,19 +271,15 @@ def _alternatives(
     request: HttpRequest, practitioner_ids: list[int], names: dict[int, str], *, urgent: bool
 ) -> list[SlotView]:
     """A few fresh free slots to offer after a conflict (one query)."""
-    patient = request.patient
-    now = timezone.now()
-    if urgent:
-        start, end = now, local_midnight(local_today(now) + DAY)
-        base = reverse("booking:urgent", kwargs={"ep_ident": patient.clinic.ep_ident})
-    else:
-        window = booking_window(booking_settings(patient.clinic), now)
-        start, end = window.earliest, window.horizon_end
-        base = reverse("booking:book", kwargs={"ep_ident": patient.clinic.ep_ident})
+    clinic = request.patient.clinic
+    window = bookable_window(clinic, urgent=urgent)
+    base = reverse(
+        "booking:urgent" if urgent else "booking:book", kwargs={"ep_ident": clinic.ep_ident}
+    )
     rows = list(
-        free_slots(practitioner_ids=practitioner_ids, start=start, end=end).values_list(
-            "pk", "start", "practitioner_id"
-        )[:6]
+        free_slots(
+            practitioner_ids=practitioner_ids, start=window.earliest, end=window.horizon_end
+        ).values_list("pk", "start", "practitioner_id")[:6]
     )
     by_day = _slot_views(rows, names, base)
     return [slot for slots in by_day.values() for slot in slots]
@@ -297,14 +293,9 @@ def _offered_slot(
     patient = request.patient
     practitioners = practitioners_for(patient, "urgent" if urgent else "booking")
     names = {p.pk: p.name for p in practitioners}
-    now = timezone.now()
-    if urgent:
-        start, end = now, local_midnight(local_today(now) + DAY)
-    else:
-        window = booking_window(booking_settings(patient.clinic), now)
-        start, end = window.earliest, window.horizon_end
+    window = bookable_window(patient.clinic, urgent=urgent)
     row = (
-        free_slots(practitioner_ids=list(names), start=start, end=end)
+        free_slots(practitioner_ids=list(names), start=window.earliest, end=window.horizon_end)
         .filter(pk=slot_id)
         .values_list("pk", "start", "practitioner_id")
         .first()
@@ -510,13 +501,13 @@ def urgent(request: HttpRequest, ep_ident: str) -> HttpResponse:
     clinic = patient.clinic
     practitioners = practitioners_for(patient, "urgent")
     names = {p.pk: p.name for p in practitioners}
-    now = timezone.now()
     # Today's free times, grouped by practitioner (in the matrix's order): two practitioners'
     # 14:00 are two different buttons, and sighted users see whose each one is.
     groups: list[tuple[str, list[SlotView]]] = []
     if practitioners:
+        window = urgent_window()
         rows = free_slot_rows(
-            practitioner_ids=list(names), start=now, end=local_midnight(local_today(now) + DAY)
+            practitioner_ids=list(names), start=window.earliest, end=window.horizon_end
         )
         base = reverse("booking:urgent", kwargs={"ep_ident": clinic.ep_ident})
         for practitioner in practitioners:

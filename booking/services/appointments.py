@@ -35,9 +35,8 @@ from eportal.db.prepared import NextPk, PreparedInsert, PreparedQuery, atomic_pi
 
 from ..models import MAX_DURATION, Appointment, Slot
 from ..selectors import (
-    booking_window,
-    local_midnight,
-    local_today,
+    appointment_limit,
+    bookable_window,
     overlapping_booked,
     settings_of_loaded_clinic,
 )
@@ -204,20 +203,14 @@ def appointment_book(
                 raise SlotUnavailable
             if not slot.appointment_type.online:
                 raise SlotUnavailable
-            rules = settings_of_loaded_clinic(slot.practitioner.clinic)
-            if urgent:
-                tomorrow = local_midnight(local_today(now) + datetime.timedelta(days=1))
-                if slot.start < now or slot.start >= tomorrow:
-                    raise SlotUnavailable
-            else:
-                window = booking_window(rules, now)
-                if slot.start < window.earliest or slot.start >= window.horizon_end:
-                    raise SlotUnavailable
+            clinic = slot.practitioner.clinic  # with its booking settings
+            if slot.start not in bookable_window(clinic, urgent=urgent, now=now):
+                raise SlotUnavailable
             if slot.mine_here is not None:
                 return Appointment.objects.select_related("practitioner").get(pk=slot.mine_here)
             if any(s.taken for s in slots):
                 raise SlotTaken
-            if slot.mine_future >= (1 if urgent else rules.max_future_online):
+            if slot.mine_future >= appointment_limit(clinic, urgent=urgent):
                 raise LimitReached
             locked = new_id()
             if not locked:  # the patient's record was deleted meanwhile
@@ -237,14 +230,14 @@ def appointment_book(
                 "booking.book",
                 request=request,
                 patient=patient,
-                clinic=slot.practitioner.clinic,
+                clinic=clinic,
                 obj=appointment,
                 details={"slot": slot.pk, "urgent": urgent},
                 fetch_pk=False,
             )
             # In the booking's transaction (the outbox pattern): the SMS exists exactly when
             # the booking does, and one commit covers both.
-            appointment_sms(appointment, patient, slot.practitioner.clinic, "booking_confirmation")
+            appointment_sms(appointment, patient, clinic, "booking_confirmation")
     except IntegrityError:
         # A concurrent booking committed while we waited for the lock.
         mine = (
