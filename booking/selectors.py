@@ -183,14 +183,22 @@ def patient_appointments(patient: Patient) -> list[Appointment]:
     )
 
 
+def held_appointments(
+    *, patient_id: int, urgent: bool, now: datetime.datetime
+) -> QuerySet[Appointment]:
+    """The patient's appointments that count towards :func:`appointment_limit`: booked, in
+    the future, of the same kind (urgent or not)."""
+    return Appointment.objects.filter(
+        patient_id=patient_id, status=Status.BOOKED, start__gt=now, urgent=urgent
+    )
+
+
 def limit_reached(patient: Patient, *, urgent: bool, now: datetime.datetime | None = None) -> bool:
     """Whether the patient already holds as many future online appointments as the clinic
     allows (one urgent at a time): one query. The booking checks it again under its locks."""
     limit = appointment_limit(patient.clinic, urgent=urgent)
-    held = Appointment.objects.filter(
-        patient=patient, status=Status.BOOKED, start__gt=now or timezone.now(), urgent=urgent
-    ).count()
-    return held >= limit
+    held = held_appointments(patient_id=patient.pk, urgent=urgent, now=now or timezone.now())
+    return held.count() >= limit
 
 
 def patient_appointment(patient: Patient, appointment_id: int) -> Appointment | None:
