@@ -109,19 +109,14 @@ class ScheduleTemplateForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         practitioner, valid_from = data.get("practitioner"), data.get("valid_from")
-        # A second template from the same date would leave it to chance which one applies
-        # (and the clinic's export could not be imported again).
         if (
             practitioner is not None
             and valid_from is not None
-            and ScheduleTemplate.objects.filter(practitioner=practitioner, valid_from=valid_from)
-            .exclude(pk=self.instance.pk)
-            .exists()
-        ):
-            self.add_error(
-                "valid_from",
-                _("This practitioner already has a template from this date; change that one."),
+            and services.schedule_template_start_taken(
+                practitioner_id=practitioner.pk, valid_from=valid_from, template_id=self.instance.pk
             )
+        ):
+            self.add_error("valid_from", services.TEMPLATE_START_TAKEN)
         return data
 
 

@@ -1,7 +1,8 @@
 """Writes for booking, by topic; import them from here.
 
-- :mod:`.slots`: the timebook: slots made from the schedule templates, blocked slots,
-  absences;
+- :mod:`.slots`: the timebook: slots made from the schedule templates, blocked slots;
+- :mod:`.schedule`: what the timebook is laid out with: schedule templates, absences, closed
+  days, booking settings (the admin and the import call these);
 - :mod:`.appointments`: booking and cancelling;
 - :mod:`.reminders`: the day-before reminders;
 - :mod:`.notices`: the SMS a patient gets about an appointment.
@@ -20,6 +21,11 @@ from .appointments import (
     cancel_deadline,
 )
 from .reminders import REMINDER_WINDOW, reminders_send
+from .schedule import (
+    TEMPLATE_START_TAKEN,
+    schedule_template_save,
+    schedule_template_start_taken,
+)
 from .slots import (
     GenerationResult,
     absence_changed,
@@ -33,6 +39,7 @@ from .slots import (
 
 __all__ = [
     "REMINDER_WINDOW",
+    "TEMPLATE_START_TAKEN",
     "BookingError",
     "CancelTooLate",
     "GenerationResult",
@@ -46,6 +53,8 @@ __all__ = [
     "expand_templates",
     "practitioner_day_set_blocked",
     "reminders_send",
+    "schedule_template_save",
+    "schedule_template_start_taken",
     "slots_generate",
     "slots_generate_all",
     "slots_regenerate_later",
