@@ -23,6 +23,11 @@ from .appointments import (
 from .reminders import REMINDER_WINDOW, reminders_send
 from .schedule import (
     TEMPLATE_START_TAKEN,
+    absence_delete,
+    absence_save,
+    absences_delete,
+    booking_settings_save,
+    clinic_slots_regenerate_later,
     schedule_template_save,
     schedule_template_start_taken,
 )
@@ -47,9 +52,14 @@ __all__ = [
     "SlotTaken",
     "SlotUnavailable",
     "absence_changed",
+    "absence_delete",
+    "absence_save",
+    "absences_delete",
     "appointment_book",
     "appointment_cancel",
+    "booking_settings_save",
     "cancel_deadline",
+    "clinic_slots_regenerate_later",
     "expand_templates",
     "practitioner_day_set_blocked",
     "reminders_send",

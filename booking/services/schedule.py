@@ -10,9 +10,12 @@ from collections.abc import Iterable
 from typing import Literal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from ..models import ScheduleRule, ScheduleTemplate
+from ..models import Absence, BookingSettings, ScheduleRule, ScheduleTemplate
+from .slots import absence_changed, slots_regenerate_later
 
 # Schedule templates
 
@@ -84,3 +87,69 @@ def schedule_template_save(
             for w, s, e, m, t in wanted
         )  # fmt: skip
     return template, outcome
+
+
+# Absences
+
+
+def absence_save(*, absence: Absence) -> int:
+    """Save a new or changed absence: its days' slots are blocked, and the days it no longer
+    covers (shortened, moved, or given to another practitioner) are unblocked unless another
+    absence covers them. Returns the slots changed."""
+    with transaction.atomic():
+        old = Absence.objects.filter(pk=absence.pk).first() if absence.pk else None
+        absence.save()
+        after = set(absence.days())
+        if old is None:
+            before: set[datetime.date] = set()
+        elif old.practitioner_id != absence.practitioner_id:
+            freed = absence_changed(
+                practitioner_id=old.practitioner_id, before=set(old.days()), after=set()
+            )
+            return freed + absence_changed(
+                practitioner_id=absence.practitioner_id, before=set(), after=after
+            )
+        else:
+            before = set(old.days())
+        return absence_changed(practitioner_id=absence.practitioner_id, before=before, after=after)
+
+
+def absence_delete(*, absence: Absence) -> int:
+    """Delete an absence: its days open again unless another absence covers them."""
+    return absences_delete(absences=Absence.objects.filter(pk=absence.pk))
+
+
+def absences_delete(*, absences: QuerySet[Absence]) -> int:
+    """Delete these absences (the same as one by one). Returns the slots changed."""
+    with transaction.atomic():
+        gone = [(a.practitioner_id, set(a.days())) for a in absences]
+        absences.delete()
+        return sum(
+            absence_changed(practitioner_id=practitioner_id, before=days, after=set())
+            for practitioner_id, days in gone
+        )
+
+
+# Closed days and booking settings: they apply to every practitioner of the clinic.
+
+
+def clinic_slots_regenerate_later(*, clinic_ids: Iterable[int]) -> None:
+    """After the current transaction commits, regenerate the slots of every practitioner of
+    these clinics who has a template (a closed day or the horizon changed)."""
+    ids = ScheduleTemplate.objects.filter(practitioner__clinic_id__in=list(clinic_ids))
+    slots_regenerate_later(practitioner_ids=list(ids.values_list("practitioner_id", flat=True)))
+
+
+def booking_settings_save(*, booking_settings: BookingSettings) -> None:
+    """Save the clinic's booking settings; a new horizon makes the slots reach it.
+
+    The slots were made for the horizon saved before (the default when the clinic had no
+    settings row)."""
+    with transaction.atomic():
+        saved = None
+        if booking_settings.pk is not None:
+            saved = BookingSettings.objects.filter(pk=booking_settings.pk).first()
+        before = (saved or BookingSettings()).horizon_weeks
+        booking_settings.save()
+        if booking_settings.horizon_weeks != before:
+            clinic_slots_regenerate_later(clinic_ids=[booking_settings.clinic_id])
