@@ -45,7 +45,8 @@ def booking_settings(clinic: Clinic | int) -> BookingSettings:
     """The clinic's booking settings; the defaults (unsaved) when it has none.
 
     No query for a clinic read with ``select_related("booking_settings")`` (the patient's
-    clinic is, on every patient request: ``EPORTAL_PATIENT_SELECT_RELATED``); else one.
+    clinic is, on every patient request: booking's AppConfig asks the patient session for
+    it, ``clinics.selectors.read_with_patient``); else one.
     """
     if isinstance(clinic, Clinic) and Clinic.booking_settings.is_cached(clinic):
         return settings_of_loaded_clinic(clinic)

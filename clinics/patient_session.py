@@ -23,6 +23,7 @@ from eportal.db.prepared import PreparedQuery
 
 from . import audit
 from .models import Patient
+from .selectors import patient_related
 
 SESSION_PATIENT = "patient_id"
 SESSION_CLINIC = "patient_clinic_id"
@@ -101,9 +102,8 @@ def auth_method(request: HttpRequest) -> str | None:
 
 # Read on every request of a logged-in patient: compiled once, then only bound.
 def _patient_query(pk: int, clinic_id: int | None) -> Any:
-    # What is read with the patient: their clinic and list, plus what the project wires in
-    # (eportal's settings add the clinic's booking settings, saving the booking pages a query).
-    related = getattr(settings, "EPORTAL_PATIENT_SELECT_RELATED", ("clinic", "patient_list"))
+    # With the patient: their clinic and list, and what apps add (clinics.selectors).
+    related = patient_related()
     return Patient.objects.select_related(*related).filter(pk=pk, clinic_id=clinic_id)[:1]
 
 
