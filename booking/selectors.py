@@ -1,4 +1,7 @@
-"""Reads for booking: settings, free slots, a patient's appointments.
+"""Reads for booking: settings, free slots, a patient's appointments; and the rules that
+views, services and queries share: when a patient may book (:func:`booking_window`,
+:func:`urgent_window`, :func:`bookable_window`) and how many appointments they may hold
+(:func:`appointment_limit`, :func:`held_appointments`).
 
 Every free-slot read is one query whatever the size of the clinic: the slots of the asked
 window, minus those blocked, of a type not offered online, or overlapping a booked
