@@ -14,6 +14,7 @@ WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY eportal ./eportal
 COPY clinics ./clinics
+COPY identification ./identification
 COPY booking ./booking
 COPY econsult ./econsult
 COPY delegation ./delegation

@@ -27,7 +27,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -c pyproject.toml -r eportal clinics booking econsult delegation sms -ll
+	$(BIN)/bandit -q -c pyproject.toml -r eportal clinics identification booking econsult delegation sms -ll
 
 check: install
 	$(DEV_ENV) $(PY) manage.py makemigrations --check --dry-run
@@ -46,8 +46,8 @@ bench: install
 
 # Re-extract translatable strings into the committed catalogues after changing UI text.
 messages: install
-	$(DEV_ENV) $(PY) manage.py makemessages -l nb -l nn -l en --ignore='.venv/*' --ignore='tests/*' --no-obsolete
-	$(DEV_ENV) $(PY) manage.py makemessages -d djangojs -l nb -l nn -l en --ignore='.venv/*' --ignore='static/vendor/*' --no-obsolete
+	$(DEV_ENV) $(PY) manage.py makemessages -l nb -l nn -l en --ignore='.venv/*' --ignore='tests/*' --no-obsolete --no-fuzzy-matching
+	$(DEV_ENV) $(PY) manage.py makemessages -d djangojs -l nb -l nn -l en --ignore='.venv/*' --ignore='static/vendor/*' --no-obsolete --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

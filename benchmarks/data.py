@@ -29,11 +29,11 @@ from booking.models import (
 )
 from booking.selectors import booking_window, free_slots, local_midnight, local_today
 from booking.services import slots_generate
-from clinics import identity
-from clinics import patient_session as ps
 from clinics.models import Clinic, Patient, PatientList, Practitioner
+from clinics.national_id import make as make_national_id
 from delegation.models import Service
 from delegation.services import service_matrix_save
+from identification import session as ps
 
 EP_IDENT = "BENCH"
 CSRF_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -122,7 +122,7 @@ def build_clinic(*, practitioners: int, patients: int, booked: int, seed: int) -
             Patient(
                 clinic=clinic,
                 # One birth date per patient keeps the numbers unique.
-                national_id=identity.make(
+                national_id=make_national_id(
                     first_birth + datetime.timedelta(days=n), 100 + n % 300, synthetic=True
                 ),
                 name=f"Pasient {n:05d}",
@@ -199,7 +199,7 @@ def existing_world() -> World:
 
 def create_sessions(world: World, *, count: int, seed: int) -> list[tuple[str, str]]:
     """``count`` logged-in patient sessions, written straight into the session store with
-    the keys :func:`clinics.patient_session.log_in_patient` sets (as after a password + SMS
+    the keys :func:`identification.session.log_in_patient` sets (as after a password + SMS
     code login). Returns (session key, CSRF secret) pairs: the client sends the secret as its
     ``csrftoken`` cookie and, unmasked, as the form's token, which Django accepts."""
     rng = random.Random(seed)  # noqa: S311 - reproducible test data

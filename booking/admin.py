@@ -6,15 +6,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from clinics.admin_base import (
     ClinicScopedAdmin,
+    ClinicScopedInline,
     ReadOnlyClinicScopedAdmin,
-    is_clinic_staff,
     staff_clinic_id,
 )
 
@@ -66,31 +65,11 @@ class AppointmentTypeAdmin(ClinicScopedAdmin):
     search_fields = ("name", "key")
 
 
-class ScheduleRuleInline(admin.TabularInline):
+class ScheduleRuleInline(ClinicScopedInline, admin.TabularInline):
     model = ScheduleRule
+    clinic_lookup = "template__practitioner__clinic"
     extra = 1
     fields = ("weekday", "start", "end", "slot_minutes", "appointment_type")
-
-    def formfield_for_foreignkey(
-        self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
-    ) -> Any:
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        clinic_id = staff_clinic_id(request)
-        if field is not None and not request.user.is_superuser and clinic_id is not None:
-            field.queryset = field.queryset.filter(clinic_id=clinic_id)
-        return field
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_clinic_staff(request)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_clinic_staff(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_clinic_staff(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_clinic_staff(request)
 
 
 class ScheduleTemplateForm(forms.ModelForm):
@@ -189,6 +168,9 @@ class SlotAdmin(ClinicScopedAdmin):
     fields = ("practitioner", "start", "end", "appointment_type", "blocked")
     readonly_fields = ("practitioner", "start", "end", "appointment_type")
     actions = ["block", "unblock", "block_days", "unblock_days"]
+    # Slots come from the schedule templates, and are blocked rather than deleted: a booked
+    # slot must never vanish.
+    staff_may = ("view", "change")
 
     @admin.display(description=_("start"), ordering="start")
     def local_start(self, obj: Slot) -> str:
@@ -197,12 +179,6 @@ class SlotAdmin(ClinicScopedAdmin):
     @admin.display(description=_("end"))
     def local_end(self, obj: Slot) -> str:
         return f"{obj.end.astimezone(local_tz()):%H:%M}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # slots come from the schedule templates
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # block a slot instead; a booked slot must never vanish
 
     def _done(self, request: HttpRequest, count: int) -> None:
         self.message_user(
@@ -272,14 +248,11 @@ class AppointmentAdmin(ReadOnlyClinicScopedAdmin):
     )
     readonly_fields = fields
     actions = ["cancel"]
+    staff_may = ("view", "change")  # change: for the cancel action; every field is read-only
 
     @admin.display(description=_("start"), ordering="start")
     def local_start(self, obj: Appointment) -> str:
         return f"{obj.start.astimezone(local_tz()):%Y-%m-%d %H:%M}"
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Needed for the cancel action; every field is read-only.
-        return is_clinic_staff(request)
 
     @admin.action(description=_("Cancel the selected appointments (SMS to the patient)"))
     def cancel(self, request: HttpRequest, queryset: Any) -> None:

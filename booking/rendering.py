@@ -50,7 +50,7 @@ class DayView:
 def week_days(monday: datetime.date, by_day: dict[datetime.date, SafeString]) -> list[DayView]:
     """Monday to Friday, and a weekend day that has free times."""
     return [
-        DayView(day, day_label(day), by_day.get(day, SafeString()))
+        DayView(day, day_label(day), by_day.get(day, SafeString("")))
         for day in (monday + i * DAY for i in range(7))
         if day.weekday() < 5 or day in by_day
     ]

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_POST
 from clinics import audit
 from clinics.converters import parse_id
 from clinics.models import Practitioner
-from clinics.patient_session import patient_required
 from clinics.urlcache import cached_reverse
 from delegation.selectors import practitioners_for
+from identification.session import patient_required
 
 from . import services
 from .forms import ReasonForm

@@ -11,6 +11,7 @@ class ClinicsConfig(AppConfig):
     def ready(self) -> None:
         from allauth.mfa.signals import authenticator_added
 
+        from . import checks  # noqa: F401  (registers the checks)
         from .adapters import record_new_authenticator
 
         authenticator_added.connect(record_new_authenticator, dispatch_uid="eportal_mfa_added")

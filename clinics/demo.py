@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from . import identity
+from . import national_id
 
 DEMO_ADMIN_EMAIL = "admin@demo.eportal.invalid"
 DEMO_ADMIN_PASSWORD = "demo-admin-passord"  # noqa: S105 - a published demo login
 
 
 def _id(year: int, month: int, day: int, serial: int = 100, kind: str = "fnr") -> str:
-    return identity.make(datetime.date(year, month, day), serial, kind=kind, synthetic=True)
+    return national_id.make(datetime.date(year, month, day), serial, kind=kind, synthetic=True)
 
 
 DEMO_PATIENTS = [

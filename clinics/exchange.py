@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from . import identity
 from .models import Clinic, Patient, PatientList, Practitioner, ep_ident_validator, key_validator
+from .national_id import parse as parse_national_id
 from .phones import normalise_mobile
 
 FORMAT = "eportal-clinic/1"
@@ -231,7 +231,7 @@ def _validate(data: Any, ctx: ImportContext) -> dict:
             ctx.error(f"{place}.national_id", "is required")
         else:
             try:
-                national_id = identity.parse(raw_id).value
+                national_id = parse_national_id(raw_id).value
             except ValidationError as error:
                 for message in error.messages:
                     ctx.error(f"{place}.national_id", message)

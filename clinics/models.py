@@ -12,8 +12,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import identity
-from .identity import IdKind
+from .national_id import IdKind, classify, mask, validate_national_id
 
 ep_ident_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
@@ -68,7 +67,7 @@ class Clinic(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("clinics:start", kwargs={"ep_ident": self.ep_ident})
+        return reverse("identification:start", kwargs={"ep_ident": self.ep_ident})
 
     def clean(self) -> None:
         super().clean()
@@ -186,7 +185,7 @@ class Patient(models.Model):
         Clinic, on_delete=models.CASCADE, related_name="patients", verbose_name=_("clinic")
     )
     national_id = models.CharField(
-        _("identity number"), max_length=11, validators=[identity.validate_national_id]
+        _("identity number"), max_length=11, validators=[validate_national_id]
     )
     name = models.CharField(_("name"), max_length=200)
     mobile = models.CharField(
@@ -232,20 +231,15 @@ class Patient(models.Model):
 
     @property
     def masked_national_id(self) -> str:
-        return identity.mask(self.national_id)
+        return mask(self.national_id)
 
     @property
     def id_kind(self) -> IdKind:
-        return identity.classify(self.national_id)
+        return classify(self.national_id)
 
     @property
     def has_gp_here(self) -> bool:
         return self.patient_list_id is not None
-
-    @property
-    def can_log_in(self) -> bool:
-        """Rule 5: a full identity number and an active record at the clinic."""
-        return self.journal_active and self.id_kind in identity.LOGIN_KINDS
 
 
 class UserManager(BaseUserManager["User"]):
@@ -379,79 +373,3 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("Audit events are append-only")
-
-
-class PatientCredential(models.Model):
-    """The patient's own password (hashed with Django's hashers) for login without BankID."""
-
-    patient = models.OneToOneField(
-        Patient, on_delete=models.CASCADE, related_name="credential", verbose_name=_("patient")
-    )
-    password = models.CharField(_("password"), max_length=128)
-    changed = models.DateTimeField(_("changed"), auto_now=True)
-
-    class Meta:
-        verbose_name = _("patient password")
-        verbose_name_plural = _("patient passwords")
-
-    def __str__(self) -> str:
-        return f"{self._meta.verbose_name} {self.patient_id}"
-
-
-class LoginChallenge(models.Model):
-    """One identification attempt that asked for an SMS code.
-
-    Created for every attempt, eligible or not, so the pages answer the same way for a number
-    that belongs to nobody (``patient`` is then empty and no code is ever sent). The code is
-    stored only as a keyed hash and is bound to this attempt, which is bound to the browser
-    session that started it.
-    """
-
-    class Purpose(models.TextChoices):
-        LOGIN = "login", _("Login")
-        SET_PASSWORD = "set_password", _("Set password")
-
-    token = models.CharField(max_length=64, unique=True)
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
-    patient = models.ForeignKey(
-        Patient, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    purpose = models.CharField(max_length=16, choices=Purpose.choices)
-    code_hash = models.CharField(max_length=128, blank=True)
-    code_sent_at = models.DateTimeField(null=True, blank=True)
-    code_expires_at = models.DateTimeField(null=True, blank=True)
-    wrong_tries = models.PositiveSmallIntegerField(default=0)
-    verified_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    sent_to_last_digits = models.CharField(max_length=4, blank=True)
-    #: Counts the codes asked for in this attempt; the worker sends a code only for the
-    #: newest request (``code_serial``) and only once (``code_delivered_serial``).
-    code_serial = models.PositiveIntegerField(default=0)
-    code_delivered_serial = models.PositiveIntegerField(default=0)
-    #: The language of the page the code was asked for in: the SMS speaks it too.
-    language = models.CharField(max_length=8, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["created"], name="challenge_created")]
-
-    def __str__(self) -> str:
-        return f"challenge {self.pk}"
-
-
-class ThrottleEvent(models.Model):
-    """Counted events for rate limits, kept on the server (not in the session or a cookie).
-
-    ``key`` is a keyed hash of the person's identity number, the client IP or the clinic,
-    so a new session, a new IP or a forged header resets nothing.
-    """
-
-    scope = models.CharField(max_length=32)
-    key = models.CharField(max_length=64)
-    created = models.DateTimeField(db_index=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["scope", "key", "created"], name="throttle_lookup")]
-
-    def __str__(self) -> str:
-        return f"{self.scope} {self.created:%Y-%m-%d %H:%M}"

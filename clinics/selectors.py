@@ -7,7 +7,8 @@ import re
 from django.conf import settings
 from django.http import HttpRequest
 
-from .models import Clinic
+from .models import Clinic, Patient
+from .national_id import LOGIN_KINDS
 
 _EP_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
@@ -37,6 +38,28 @@ def clinic_by_ep_ident(ep_ident: str | None) -> Clinic | None:
     if not _EP_IDENT.fullmatch(ep_ident):
         return None  # not a possible identifier (also keeps NUL bytes away from PostgreSQL)
     return Clinic.objects.filter(ep_ident__iexact=ep_ident, active=True).first()
+
+
+def may_use_portal(patient: Patient | None, *, method: str | None = None) -> bool:
+    """Whether ``patient`` may use the portal: the one answer to rules 3 and 5 of the domain
+    (docs/domain.md), asked by the login paths, the patient session and the services.
+
+    A record at the clinic, a full identity number (a national identity number or a
+    D-number), an active record, and the clinic's portal switched on. To log in with
+    ``method`` (one of :attr:`Clinic.login_methods`, "bankid" or "sms") the clinic must
+    also offer that method, and the SMS code needs a mobile number in the record. Without a
+    method the patient has identified already (an open session, a service asking).
+
+    Reads ``patient.clinic``: pass a patient read with its clinic.
+    """
+    if patient is None or not patient.journal_active or patient.id_kind not in LOGIN_KINDS:
+        return False
+    clinic = patient.clinic
+    if not clinic.active:
+        return False
+    if method is None:
+        return True
+    return method in clinic.login_methods and (method != "sms" or bool(patient.mobile))
 
 
 def public_entry_url(request: HttpRequest, clinic: Clinic) -> str:

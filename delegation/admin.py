@@ -8,11 +8,10 @@ always works on their own clinic; a superuser chooses the clinic with ``?clinic=
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,7 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from clinics.admin_base import is_clinic_staff, staff_clinic_id
+from clinics.admin_base import ClinicStaffPage, staff_clinic_id
 from clinics.converters import parse_id
 from clinics.models import Clinic, PatientList
 
@@ -34,9 +33,8 @@ from .services import service_matrix_reset, service_matrix_save
 def _clinic_for(request: HttpRequest) -> Clinic | None:
     """The clinic whose matrix this request may see and change, or None (a superuser who has
     not chosen one yet). Another clinic's id answers 404, as for a clinic that does not exist.
+    Only for the page's views, which let clinic staff in and nobody else.
     """
-    if not is_clinic_staff(request):
-        raise PermissionDenied
     raw = request.GET.get("clinic", "")
     wanted = parse_id(raw)
     if raw and wanted is None:
@@ -97,37 +95,23 @@ def _rows(state: MatrixState, checked: frozenset) -> list[RowView]:
 
 
 @admin.register(Delegation)
-class DelegationAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_clinic_staff(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_clinic_staff(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_clinic_staff(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class DelegationAdmin(ClinicStaffPage):
+    staff_may = ("view", "change")
 
     def get_urls(self) -> list:
-        info = self.model._meta.app_label, self.model._meta.model_name
-        view = self.admin_site.admin_view
+        view = self.page_view
         return [
-            path("", view(self.index_view), name="{}_{}_changelist".format(*info)),
-            path("<str:service>/", view(self.matrix_view), name="{}_{}_matrix".format(*info)),
+            path("", view(self.index_view), name=self.page_url_name()),
+            path("<str:service>/", view(self.matrix_view), name=self.page_url_name("matrix")),
             path(
                 "<str:service>/reset/",
                 view(require_POST(self.reset_view)),
-                name="{}_{}_reset".format(*info),
+                name=self.page_url_name("reset"),
             ),
         ]
 
     def _url(self, name: str, service: Service, clinic: Clinic | None, request: HttpRequest) -> str:
-        url = reverse(f"admin:delegation_delegation_{name}", kwargs={"service": service.value})
+        url = reverse(f"admin:{self.page_url_name(name)}", kwargs={"service": service.value})
         if clinic is not None and request.user.is_superuser:
             url += "?" + urlencode({"clinic": clinic.pk})
         return url
@@ -190,14 +174,13 @@ class DelegationAdmin(admin.ModelAdmin):
         form: MatrixForm | None,
     ) -> HttpResponse:
         clinic = state.clinic if state else None
-        context: dict[str, Any] = {
-            **self.admin_site.each_context(request),
-            "title": _("ePortal delegerer"),
-            "subtitle": service.label,
-            "opts": self.model._meta,
-            "clinic": clinic,
-            "service": service,
-            "tabs": [
+        context = self.page_context(
+            request,
+            title=_("ePortal delegerer"),
+            subtitle=service.label,
+            clinic=clinic,
+            service=service,
+            tabs=[
                 {
                     "label": s.label,
                     "url": self._url("matrix", s, clinic, request),
@@ -205,8 +188,8 @@ class DelegationAdmin(admin.ModelAdmin):
                 }
                 for s in Service
             ],
-            "clinics": Clinic.objects.order_by("name", "pk") if request.user.is_superuser else None,
-        }
+            clinics=Clinic.objects.order_by("name", "pk") if request.user.is_superuser else None,
+        )
         status = 200
         if state is not None and form is not None:
             checked = state.cells

@@ -32,8 +32,10 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Patient, PatientList, Practitioner
+from clinics.selectors import may_use_portal
 from eportal.db.prepared import PreparedQuery
 
 from .models import MatrixCell, Service, ServiceMatrix
@@ -101,7 +103,7 @@ def practitioners_for_queryset(patient: Patient, service: Service | str) -> Quer
     Uses ``patient`` as given (its clinic, list and eligibility fields); it is not re-read.
     """
     service = as_service(service)
-    if not patient.can_log_in:
+    if not may_use_portal(patient):
         return Practitioner.objects.none()
     return _ordered_offer(patient.clinic_id, patient.patient_list_id, service.value)
 
@@ -118,7 +120,7 @@ def practitioners_for(patient: Patient, service: Service | str) -> list[Practiti
     :func:`practitioners_for_queryset`, run as a query compiled once.
     """
     service = as_service(service)
-    if not patient.can_log_in:
+    if not may_use_portal(patient):
         return []
     return _PRACTITIONERS_FOR(
         clinic_id=patient.clinic_id, list_id=patient.patient_list_id, service=service.value
@@ -183,3 +185,52 @@ def matrix_state(clinic: Clinic, service: Service | str) -> MatrixState:
         configured=matrix is not None,
         stored=stored,
     )
+
+
+# The services on the patient's home page
+
+#: The services in the order patients see them, with the labels they see.
+SERVICE_LABELS = (
+    (Service.BOOKING, _("Book an appointment")),
+    (Service.URGENT, _("Urgent appointment today")),
+    (Service.ECONSULT, _("eConsultation: write to a practitioner")),
+)
+
+
+@dataclass(frozen=True)
+class OfferedService:
+    """A service the patient may use, and the names of the practitioners who offer it."""
+
+    service: Service
+    label: str
+    practitioners: tuple[str, ...]
+    #: The clinic demands BankID for this service and the patient did not log in with it.
+    needs_bankid: bool
+
+
+def offered_services(patient: Patient, *, high_assurance: bool) -> list[OfferedService]:
+    """The services ``patient`` may use (someone offers it: :func:`practitioners_for`), in
+    the order of :data:`SERVICE_LABELS`.
+
+    eConsultation needs BankID where the clinic demands it
+    (``Clinic.econsult_requires_bankid``): a patient whose login was not at the high level
+    (``high_assurance``: BankID, never password and SMS code) sees it, with what they lack.
+    """
+    offered = []
+    for service, label in SERVICE_LABELS:
+        practitioners = practitioners_for(patient, service)
+        if practitioners:
+            needs_bankid = (
+                service == Service.ECONSULT
+                and patient.clinic.econsult_requires_bankid
+                and not high_assurance
+            )
+            offered.append(
+                OfferedService(
+                    service=service,
+                    label=label,
+                    practitioners=tuple(p.name for p in practitioners),
+                    needs_bankid=needs_bankid,
+                )
+            )
+    return offered

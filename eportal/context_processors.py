@@ -7,15 +7,6 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
-from django.utils.translation import gettext_lazy as _
-
-# The services in the order patients see them, with their labels.
-SERVICES = [
-    ("booking", _("Book an appointment")),
-    ("urgent", _("Urgent appointment today")),
-    ("econsult", _("eConsultation: write to a practitioner")),
-]
-
 
 # The page of each service that has one (the apps' URL names; eportal wires them).
 _SERVICE_URLS = {
@@ -29,25 +20,21 @@ _SERVICE_URLS = {
 
 
 def _services_for(patient: Any, level: str | None) -> list[dict[str, Any]]:
-    from clinics.patient_session import LEVEL_HIGH
-    from delegation.selectors import practitioners_for
+    from delegation.selectors import offered_services
+    from identification.session import LEVEL_HIGH
 
     services = []
-    for service, label in SERVICES:
-        practitioners = practitioners_for(patient, service)
-        if practitioners:
-            services.append(
-                {
-                    "service": service,
-                    "label": label,
-                    "url": _SERVICE_URLS[service](patient) if service in _SERVICE_URLS else None,
-                    "practitioners": [p.name for p in practitioners],
-                    # The clinic may demand BankID (level high) for eConsultation.
-                    "needs_bankid": service == "econsult"
-                    and patient.clinic.econsult_requires_bankid
-                    and level != LEVEL_HIGH,
-                }
-            )
+    for offered in offered_services(patient, high_assurance=level == LEVEL_HIGH):
+        page = _SERVICE_URLS.get(offered.service)
+        services.append(
+            {
+                "service": offered.service,
+                "label": offered.label,
+                "url": page(patient) if page is not None else None,
+                "practitioners": offered.practitioners,
+                "needs_bankid": offered.needs_bankid,
+            }
+        )
     return services
 
 
@@ -56,7 +43,7 @@ def patient_services(request: HttpRequest) -> dict[str, Any]:
     patient = getattr(request, "patient", None)
     if patient is None:
         return {}
-    from clinics.patient_session import auth_level
+    from identification.session import auth_level
 
     level = auth_level(request)
     return {"patient_services": SimpleLazyObject(lambda: _services_for(patient, level))}

@@ -55,7 +55,7 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_ID = 1
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "eportal.apps.EPortalAdminConfig",  # django.contrib.admin with our admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "csp",
     "eportal",
     "clinics",
+    "identification",
     "delegation",
     "booking",
     "econsult",
@@ -89,7 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "eportal.middleware.StaffTwoFactorMiddleware",
-    "clinics.patient_session.PatientSessionMiddleware",
+    "identification.session.PatientSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -246,7 +247,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG
 # The cookie ends with the browser; on the server a session ends after at most the patients'
-# absolute lifetime (clinics.patient_session also ends it after 15 idle minutes).
+# absolute lifetime (identification.session also ends it after 15 idle minutes).
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_AGE = envint("EPORTAL_PATIENT_MAX_AGE", 8 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
@@ -308,6 +309,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # SMS
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "sms.backends.console.ConsoleBackend")
+# SMS that may wait (booking confirmations, cancellations) are handed to the workers by the
+# dispatcher on beat ("sms-dispatch" above). Without a beat, when tasks run in-process, the
+# dispatcher runs right after the commit that queued them instead.
+SMS_DISPATCH_AT_COMMIT = envbool("SMS_DISPATCH_AT_COMMIT", CELERY_TASK_ALWAYS_EAGER)
 SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")

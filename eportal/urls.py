@@ -5,8 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
-from clinics import oidc
-from clinics import views as clinic_views
+from identification import views as identification_views
 
 from . import views
 
@@ -29,10 +28,10 @@ admin.site.get_app_list = _app_list_keeping_eportal_lowercase
 
 urlpatterns = [
     path("", views.home, name="home"),
-    re_path(r"^[Ll][Oo][Gg][Ii][Nn]\.[Aa][Ss][Pp][Xx]$", clinic_views.entry, name="entry"),
+    re_path(r"^[Ll][Oo][Gg][Ii][Nn]\.[Aa][Ss][Pp][Xx]$", identification_views.entry, name="entry"),
     path("c/<str:ep_ident>/", include("booking.urls")),
-    path("c/", include("clinics.urls")),
-    path("oidc/callback/", oidc.bankid_callback, name="oidc_callback"),
+    path("c/", include("identification.urls")),
+    path("oidc/callback/", identification_views.bankid_callback, name="oidc_callback"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("sms/", include("sms.urls")),

@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 #: Twilio accepts at most 1600 characters in a message body.
 MAX_TEXT_LENGTH = 1600
+#: What staff see instead of a secret (a login code): always the same, so not even its length
+#: shows.
+REDACTED = "••••••"
 
 
 # The choices live at module level so that Meta.constraints can refer to them; use them as
@@ -34,9 +37,12 @@ class Status(models.TextChoices):
 class OutboxMessage(models.Model):
     """An SMS to one recipient, and what became of it.
 
-    The text carries no health information by design (a code, a time, a place, a link), so it
-    may be shown to the clinic's administrator; it is never logged, and ``last_error`` never
-    repeats it (nor the recipient).
+    The text carries no health information by design (a code, a time, a place, a link). A
+    text with a secret in it (a login code) also has ``redacted_text``, the same text with the
+    secret replaced by :data:`REDACTED`: staff only ever see that (:attr:`staff_text`), and
+    once the row is sent or failed for good ``text`` is overwritten with it, so the secret
+    lives in the database only while it may still have to be sent. The text is never logged,
+    and ``last_error`` never repeats it (nor the recipient).
     """
 
     Purpose = Purpose
@@ -51,6 +57,10 @@ class OutboxMessage(models.Model):
     )
     recipient = models.CharField(_("recipient"), max_length=16, help_text=_("In E.164 form."))
     text = models.TextField(_("text"), max_length=MAX_TEXT_LENGTH)
+    #: Empty when the text holds no secret.
+    redacted_text = models.TextField(
+        _("redacted text"), max_length=MAX_TEXT_LENGTH, blank=True, default=""
+    )
     purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
@@ -104,6 +114,11 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"SMS {self.pk} ({self.purpose}, {self.status})"
+
+    @property
+    def staff_text(self) -> str:
+        """The text as staff may see it: with any secret in it replaced by :data:`REDACTED`."""
+        return self.redacted_text or self.text
 
     @property
     def masked_recipient(self) -> str:

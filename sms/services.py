@@ -3,7 +3,8 @@
 Delivery guarantees, in short:
 
 * :func:`sms_queue` writes the outbox row in the caller's transaction and enqueues the send
-  after that transaction commits, so an SMS exists exactly when the action that caused it did.
+  after that transaction commits (an SMS that may wait is handed over by :func:`sms_dispatch`
+  instead), so an SMS exists exactly when the action that caused it did.
 * :func:`sms_send` hands a row to the provider at most once per attempt, never after it was
   sent, and never while another worker is sending it (see its docstring for the one
   ambiguous case, a timeout).
@@ -18,13 +19,14 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from eportal.db.prepared import PreparedInsert
 
 from .backends import get_backend
 from .backends.base import PermanentError, TemporaryError
-from .models import MAX_TEXT_LENGTH, OutboxMessage
+from .models import MAX_TEXT_LENGTH, REDACTED, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,10 @@ _PROVIDER_STATUSES = {
     "undelivered": Status.UNDELIVERED,
     "failed": Status.FAILED,
 }
+#: A row in one of these will never be sent again: its secret, if any, can go.
+_DONE = frozenset({Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED})
+#: ``text`` without its secret, in an UPDATE: the redacted text where there is one.
+_TEXT_WITHOUT_SECRET = Case(When(redacted_text="", then=F("text")), default=F("redacted_text"))
 _RANK = {
     Status.QUEUED: 0,
     Status.SENDING: 1,
@@ -66,6 +72,7 @@ def sms_queue(
     to: str,
     text: str,
     purpose: str,
+    secret: str = "",
     idempotency_key: str | None = None,
     wait: bool = False,
 ) -> OutboxMessage:
@@ -75,15 +82,22 @@ def sms_queue(
     rolls back, neither the row nor the SMS exists. ``to`` is an E.164 number; ``text`` must
     carry no health information (a code, a time, a place, a link).
 
+    ``secret`` is the part of ``text`` that nobody but the recipient may read (the code of a
+    login code SMS, which must pass it). Staff see the text with it replaced by ``••••••``,
+    and once the SMS is sent or has failed for good the stored text loses it too (see
+    :class:`~sms.models.OutboxMessage`).
+
     With an ``idempotency_key`` (for example ``f"login-code:{attempt.pk}"``; never personal
     data), a second call with the same key returns the first row and sends nothing more. The
     key is global, so prefix it with what it is about.
 
-    ``wait=True`` is for an SMS that may go out a few seconds later (a booking confirmation):
-    instead of a broker round trip after the commit, :func:`sms_dispatch` (Celery beat,
-    every ``SMS_DISPATCH_INTERVAL`` seconds) hands it to a worker. Login codes do not wait.
-    Without a broker (tasks run in-process) nothing waits. A message that waits is
-    returned without its id (the insert does not wait for it).
+    ``wait=True`` is for an SMS that may go out a few seconds later (booking confirmations
+    and cancellations): instead of a broker round trip after the commit, the row waits for
+    :func:`sms_dispatch`, which hands it to a worker. The dispatcher runs on Celery beat every
+    ``SMS_DISPATCH_INTERVAL`` seconds and, where there is no beat (``SMS_DISPATCH_AT_COMMIT``,
+    on when tasks run in-process), right after the commit. Login codes do not wait. A
+    message that waits and has no key is returned without its id (the insert does not wait
+    for it).
     """
     if not _E164.fullmatch(to or ""):
         raise ValueError("The recipient must be a phone number in E.164 form.")
@@ -91,56 +105,54 @@ def sms_queue(
         raise ValueError(f"Unknown SMS purpose {purpose!r}.")
     if not text or len(text) > MAX_TEXT_LENGTH:
         raise ValueError(f"An SMS text must have 1 to {MAX_TEXT_LENGTH} characters.")
+    # The messages never repeat the secret: a ValueError may end up in a log.
+    if secret and secret not in text:
+        raise ValueError("The secret must be a part of the text.")
+    if purpose == OutboxMessage.Purpose.LOGIN_CODE and not secret:
+        raise ValueError("A login code SMS needs its code as secret=, so that staff never see it.")
+    values = {
+        "clinic_id": clinic_id,
+        "recipient": to,
+        "text": text,
+        "redacted_text": text.replace(secret, REDACTED) if secret else "",
+        "purpose": purpose,
+        # Empty while the row waits for the dispatcher, which stamps it when it hands over.
+        "enqueued_at": None if wait else timezone.now(),
+    }
     key = idempotency_key or ""
-    if not key:
-        # Nothing to deduplicate: a plain insert (no savepoint inside the caller's transaction).
-        if wait and not settings.CELERY_TASK_ALWAYS_EAGER:
-            # Nobody needs its id now: the INSERT does not wait for RETURNING, so inside the
-            # caller's pipeline (booking) it goes out with the COMMIT. The returned message
-            # has no primary key.
-            message = _INSERT(
-                fetch_pk=False, clinic_id=clinic_id, recipient=to, text=text, purpose=purpose
-            )
-            # DEBUG: the dispatcher logs what it hands over (one line per run, not per SMS).
-            logger.debug("SMS waits for dispatch (clinic %s, %s)", clinic_id, purpose)
-            return message
-        message = OutboxMessage.objects.create(
-            clinic_id=clinic_id,
-            recipient=to,
-            text=text,
-            purpose=purpose,
-            enqueued_at=timezone.now(),
-        )
-        _after_commit(message, clinic_id, purpose)
-        return message
-    existing = OutboxMessage.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            message = OutboxMessage.objects.create(
-                clinic_id=clinic_id,
-                recipient=to,
-                text=text,
-                purpose=purpose,
-                idempotency_key=key,
-                enqueued_at=timezone.now(),
-            )
-    except IntegrityError:
-        # A concurrent caller with the same key committed first.
-        existing = OutboxMessage.objects.filter(idempotency_key=key).first() if key else None
-        if existing is None:
-            raise
-        return existing
-    _after_commit(message, clinic_id, purpose)
+    if key:
+        existing = OutboxMessage.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                message = _INSERT(idempotency_key=key, **values)
+        except IntegrityError:
+            # A concurrent caller with the same key committed first.
+            existing = OutboxMessage.objects.filter(idempotency_key=key).first()
+            if existing is None:
+                raise
+            return existing
+    else:
+        # Nothing to deduplicate: a plain insert (no savepoint inside the caller's
+        # transaction). Nobody needs a waiting row's id, so its INSERT does not wait for
+        # RETURNING: inside the caller's pipeline (booking) it goes out with the COMMIT.
+        message = _INSERT(fetch_pk=not wait, **values)
+    _hand_over_after_commit(message, wait=wait)
     return message
 
 
-def _after_commit(message: OutboxMessage, clinic_id: int, purpose: str) -> None:
+def _hand_over_after_commit(message: OutboxMessage, *, wait: bool) -> None:
     # robust: a broker that is down must not turn the caller's committed action into an
     # error; the row stays 'queued' and sms_recover_stale enqueues it again.
-    transaction.on_commit(partial(_enqueue, message.pk), robust=True)
-    logger.info("SMS %s queued (clinic %s, %s)", message.pk, clinic_id, purpose)
+    if not wait:
+        transaction.on_commit(partial(_enqueue, message.pk), robust=True)
+        logger.info("SMS %s queued (clinic %s, %s)", message.pk, message.clinic_id, message.purpose)
+        return
+    if settings.SMS_DISPATCH_AT_COMMIT:
+        transaction.on_commit(sms_dispatch, robust=True)
+    # DEBUG: the dispatcher logs what it hands over (one line per run, not per SMS).
+    logger.debug("SMS waits for dispatch (clinic %s, %s)", message.clinic_id, message.purpose)
 
 
 def _enqueue(message_id: int) -> None:
@@ -181,7 +193,8 @@ def sms_send(*, message_id: int, final_attempt: bool = False) -> OutboxMessage |
     2. Outside any transaction, hand it to the backend.
     3. Record the outcome: 'sent' with the provider's id; 'failed' on a permanent error, on
        the last attempt or on an unexpected error; back to 'queued' on a temporary error, and
-       re-raise :class:`TemporaryError` so that the task tries again later.
+       re-raise :class:`TemporaryError` so that the task tries again later. Sent or failed,
+       the row keeps only its redacted text; back in 'queued' it keeps the secret to send.
 
     The trade-off (Twilio's Messages API has no idempotency key):
 
@@ -206,7 +219,8 @@ def sms_send(*, message_id: int, final_attempt: bool = False) -> OutboxMessage |
         if message.attempts >= MAX_ATTEMPTS:
             message.status = Status.FAILED
             message.last_error = "no attempts left"
-            message.save(update_fields=["status", "last_error", "updated"])
+            message.text = message.staff_text
+            message.save(update_fields=["status", "last_error", "text", "updated"])
             logger.warning("SMS %s failed: no attempts left", message_id)
             return message
         message.status = Status.SENDING
@@ -238,6 +252,8 @@ def _finish(
         fields.update(provider_id=provider_id, sent_at=now)
     if error:
         fields["last_error"] = error[:200]
+    if status in _DONE and message.redacted_text:
+        fields["text"] = message.redacted_text
     done = OutboxMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(**fields)
     if not done:
         logger.warning(
@@ -274,6 +290,10 @@ def sms_record_status(*, provider_id: str, status: str, error_code: str | None =
             return False
         message.status = new_status
         update_fields = ["status", "updated"]
+        if new_status in _DONE and message.text != message.staff_text:
+            # sms_send drops it on 'sent' already; this holds whatever way the row got here.
+            message.text = message.staff_text
+            update_fields.append("text")
         if error_code and _ERROR_CODE.fullmatch(error_code):
             message.last_error = f"provider error {error_code}"
             update_fields.append("last_error")
@@ -288,7 +308,7 @@ def sms_recover_stale(*, now: datetime | None = None) -> tuple[int, int]:
     * 'queued': the task was lost (the broker was down at commit, or the queue was purged):
       enqueue it again. Sending stays safe because :func:`sms_send` locks and checks the row.
     * 'sending': the worker died mid-send and the outcome is unknown: mark it 'failed'
-      rather than risk a second SMS (see :func:`sms_send`).
+      rather than risk a second SMS (see :func:`sms_send`), and drop its secret.
 
     Returns (re-enqueued, failed).
     """
@@ -296,6 +316,7 @@ def sms_recover_stale(*, now: datetime | None = None) -> tuple[int, int]:
     failed = OutboxMessage.objects.filter(status=Status.SENDING, updated__lt=cutoff).update(
         status=Status.FAILED,
         last_error="interrupted while sending; outcome unknown",
+        text=_TEXT_WITHOUT_SECRET,
         updated=timezone.now(),
     )
     stale_ids = list(

@@ -72,23 +72,11 @@ def admin_client_for(client):
 
 @pytest.fixture
 def patient_client_for(client):
-    """Log a patient in (as after a password + SMS code login); returns the client."""
-    import time
+    """Log a patient in (as after a password + SMS code login, or ``method="bankid"``);
+    returns the client. The one patient login of the tests (factories.log_in_patient)."""
 
-    from clinics import patient_session as ps
-
-    def login(patient, method=ps.METHOD_SMS):
-        session = client.session
-        now = int(time.time())
-        session[ps.SESSION_PATIENT] = patient.pk
-        session[ps.SESSION_CLINIC] = patient.clinic_id
-        session[ps.SESSION_METHOD] = method
-        session[ps.SESSION_LEVEL] = ps.LEVEL_FOR_METHOD[method]
-        session[ps.SESSION_LOGIN_AT] = now
-        session[ps.SESSION_SEEN_AT] = now
-        session.save()
-        client.cookies["sessionid"] = session.session_key
-        return client
+    def login(patient, method="sms"):
+        return factories.log_in_patient(patient, method=method, client=client)
 
     return login
 

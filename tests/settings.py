@@ -21,5 +21,6 @@ SECURE_HSTS_SECONDS = 0
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = "sms.backends.locmem.LocMemBackend"
 CELERY_TASK_ALWAYS_EAGER = True
+SMS_DISPATCH_AT_COMMIT = True  # tasks in-process: no beat
 # Admin tests log staff in with force_login; the two-factor gate has its own tests.
 EPORTAL_STAFF_MFA_REQUIRED = False

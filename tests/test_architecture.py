@@ -1,6 +1,8 @@
-"""The dependency rule of docs (architecture.md): clinics <- delegation <- booking, econsult;
-every app may call sms; sms imports none of them; eportal wires everything. Apps may use
-the project's database plumbing (``eportal.db``), nothing else of ``eportal``."""
+"""The dependency rule of docs/architecture.md: clinics <- identification, delegation;
+delegation <- booking, econsult; the patient-facing services (booking, econsult) may use
+identification's patient session (``identification.session``) and nothing else of it; every
+app may call sms; sms imports none of them; eportal wires everything. Apps may use the
+project's database plumbing (``eportal.db``), nothing else of ``eportal``."""
 
 from __future__ import annotations
 
@@ -10,14 +12,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("clinics", "delegation", "booking", "econsult", "sms")
+APPS = ("clinics", "identification", "delegation", "booking", "econsult", "sms")
 ALLOWED = {
     "clinics": {"sms"},
+    "identification": {"clinics", "sms"},
     "delegation": {"clinics", "sms"},
-    "booking": {"clinics", "delegation", "sms"},
-    "econsult": {"clinics", "delegation", "sms"},
+    "booking": {"clinics", "delegation", "identification", "sms"},
+    "econsult": {"clinics", "delegation", "identification", "sms"},
     "sms": set(),
 }
+# The only modules of an app that other apps may import, where not all of it is theirs to use:
+# the patient session, not identification's login flows, models or views.
+PUBLIC = {"identification": ("identification.session",)}
 # The tenant-scoped admin base lives in clinics; the SMS admin builds on it (sms/admin.py).
 EXCEPTIONS = {("sms/admin.py", "clinics")}
 
@@ -29,8 +35,13 @@ def imported_modules(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+            # ``from identification import session`` imports identification.session.
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
     return found
+
+
+def is_within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -41,13 +52,24 @@ def test_apps_import_only_what_the_dependency_rule_allows(app):
         for module in imported_modules(path):
             top = module.split(".")[0]
             if top == "eportal":
-                if not (module == "eportal.db" or module.startswith("eportal.db.")):
+                if not is_within(module, "eportal.db"):
                     wrong.append(f"{relative}: {module}")
-            elif (
-                top in APPS
-                and top != app
-                and top not in ALLOWED[app]
-                and (relative, top) not in EXCEPTIONS
-            ):
-                wrong.append(f"{relative}: {module}")
+            elif top in APPS and top != app and (relative, top) not in EXCEPTIONS:
+                public = PUBLIC.get(top)
+                if top not in ALLOWED[app] or (
+                    public and not any(is_within(module, p) for p in public)
+                ):
+                    wrong.append(f"{relative}: {module}")
     assert wrong == []
+
+
+def test_the_rule_sees_what_an_import_names(tmp_path):
+    path = tmp_path / "probe.py"
+    path.write_text(
+        "from identification import services, session\nimport clinics.models\n", encoding="utf-8"
+    )
+    assert imported_modules(path) == {
+        "identification.services",
+        "identification.session",
+        "clinics.models",
+    }

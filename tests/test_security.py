@@ -144,6 +144,15 @@ def test_check_deploy_prints_no_warnings(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
+def test_check_deploy_warns_about_synthetic_identity_numbers(tmp_path):
+    env = production_env(tmp_path, EPORTAL_ALLOW_SYNTHETIC_IDS="1")
+    result = run_manage(["check", "--deploy", "--fail-level", "WARNING"], env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "clinics.W001" in output
+    assert "EPORTAL_ALLOW_SYNTHETIC_IDS" in output
+
+
 def test_production_turns_on_hsts_and_secure_cookies(tmp_path):
     result = run_python(PRINT_SECURITY, production_env(tmp_path))
     assert result.returncode == 0, result.stderr

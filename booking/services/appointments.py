@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 
 from clinics import audit
 from clinics.models import Patient
+from clinics.selectors import may_use_portal
 
 from ..models import Appointment
 from ..queries import booking_transaction
@@ -87,7 +88,7 @@ def appointment_book(
     Raises :class:`SlotTaken`, :class:`SlotUnavailable` or :class:`LimitReached`.
     """
     now = now or timezone.now()
-    if not patient.can_log_in:
+    if not may_use_portal(patient):
         raise SlotUnavailable  # nobody is offered to a patient who may not use the portal
     try:
         with booking_transaction(patient=patient) as booking:

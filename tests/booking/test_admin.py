@@ -7,11 +7,13 @@ import datetime
 
 import pytest
 import time_machine
+from django.contrib import admin
 from django.urls import reverse
 
-from booking.models import Absence, Appointment, ScheduleTemplate, Slot
+from booking.admin import ScheduleRuleInline
+from booking.models import Absence, Appointment, ScheduleRule, ScheduleTemplate, Slot
 from booking.services import slots_generate
-from tests.booking.conftest import build_world, make_template, oslo
+from tests.factories import build_booking_world, make_template, oslo
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +27,7 @@ def frozen():
 
 
 def populate(clinic, reason):
-    w = build_world(clinic)
+    w = build_booking_world(clinic)
     w.template = make_template(w.gp, w.ep)
     slots_generate(practitioner_id=w.gp.pk)
     w.slot = Slot.objects.filter(practitioner=w.gp).order_by("start").first()
@@ -109,22 +111,114 @@ def test_template_form_offers_only_own_practitioners_and_types(
     assert set(inline.forms[0].fields["appointment_type"].queryset) == {a.ep, a.internal}
 
 
+def template_post(w, *, valid_from: str, **fields: str) -> dict[str, str]:
+    """The template form's POST for ``w``'s GP: from ``valid_from``, one new rule (Mondays
+    10 to 11, 30-minute ePortal slots); ``fields`` on top."""
+    return {
+        "practitioner": str(w.gp.pk),
+        "valid_from": valid_from,
+        "valid_to": "",
+        "rules-TOTAL_FORMS": "1",
+        "rules-INITIAL_FORMS": "0",
+        "rules-0-weekday": "1",
+        "rules-0-start": "10:00",
+        "rules-0-end": "11:00",
+        "rules-0-slot_minutes": "30",
+        "rules-0-appointment_type": str(w.ep.pk),
+        **fields,
+    }
+
+
+# The template's rules inline is scoped as the admin pages are.
+
+
+def template_change(client, template):
+    return client.get(reverse("admin:booking_scheduletemplate_change", args=[template.pk]))
+
+
+def rules_formset(response):
+    (inline,) = response.context["inline_admin_formsets"]
+    return inline.formset
+
+
+def test_the_rules_inline_offers_own_appointment_types_only_on_the_change_page(
+    a, b, admin_client_for, clinic_admin
+):
+    formset = rules_formset(template_change(admin_client_for(clinic_admin), a.template))
+    forms = [*formset.forms, formset.empty_form]
+    assert len(forms) > 1  # the template's rules, and a blank one
+    for form in forms:
+        assert set(form.fields["appointment_type"].queryset) == {a.ep, a.internal}
+
+
+def test_the_rules_inline_shows_the_templates_own_rules(a, b, admin_client_for, clinic_admin):
+    formset = rules_formset(template_change(admin_client_for(clinic_admin), a.template))
+    assert set(formset.queryset) == set(a.template.rules.all())
+    assert not {f.instance.pk for f in formset.forms} & set(
+        ScheduleRule.objects.filter(template=b.template).values_list("pk", flat=True)
+    )
+
+
+@pytest.mark.parametrize("who", ["clinic_admin", "other_admin", "clinicless", "superuser"])
+def test_the_rules_inline_lists_only_the_users_clinics_rules(a, b, rf, who, request):
+    if who == "clinicless":
+        from tests import factories
+
+        user = factories.make_staff(None, email="nobody@example.org")
+    else:
+        user = request.getfixturevalue(who)
+    http = rf.get("/admin/")
+    http.user = user
+    inline = ScheduleRuleInline(ScheduleTemplate, admin.site)
+    expected = {
+        "clinic_admin": set(a.template.rules.all()),
+        "other_admin": set(b.template.rules.all()),
+        "clinicless": set(),
+        "superuser": set(ScheduleRule.objects.all()),
+    }[who]
+    assert set(inline.get_queryset(http)) == expected
+    assert inline.has_change_permission(http, a.template) == (who != "clinicless")
+
+
+def test_the_rules_inline_refuses_another_clinics_type_and_rule(
+    a, b, admin_client_for, clinic_admin
+):
+    client = admin_client_for(clinic_admin)
+    url = reverse("admin:booking_scheduletemplate_change", args=[a.template.pk])
+    theirs = b.template.rules.first()
+    before = (theirs.template_id, theirs.slot_minutes, theirs.appointment_type_id)
+    base = template_post(
+        a,
+        valid_from="2026-01-05",
+        **{"rules-0-template": str(a.template.pk), "rules-0-slot_minutes": "45"},
+    )
+    own_rules = set(a.template.rules.values_list("pk", "slot_minutes"))
+    # A new rule with the other clinic's appointment type: the form again, with the error.
+    response = client.post(url, {**base, "rules-0-appointment_type": str(b.ep.pk)})
+    assert response.status_code == 200
+    assert "appointment_type" in rules_formset(response).errors[0]
+    # The other clinic's rule, posted as if it were one of this template's: not among the
+    # rows the inline edits, so the form is ignored (Django skips a row outside them).
+    client.post(
+        url,
+        {
+            **base,
+            "rules-INITIAL_FORMS": "1",
+            "rules-0-id": str(theirs.pk),
+            "rules-0-appointment_type": str(a.ep.pk),
+        },
+    )
+    theirs.refresh_from_db()
+    assert (theirs.template_id, theirs.slot_minutes, theirs.appointment_type_id) == before
+    assert set(a.template.rules.values_list("pk", "slot_minutes")) == own_rules
+    assert not ScheduleRule.objects.filter(template=a.template, appointment_type=b.ep).exists()
+
+
 def test_saving_a_template_regenerates_the_slots(
     a, admin_client_for, clinic_admin, django_capture_on_commit_callbacks
 ):
     client = admin_client_for(clinic_admin)
-    data = {
-        "practitioner": str(a.gp.pk),
-        "valid_from": "2026-01-12",
-        "valid_to": "",
-        "rules-TOTAL_FORMS": "1",
-        "rules-INITIAL_FORMS": "0",
-        "rules-0-weekday": "6",
-        "rules-0-start": "10:00",
-        "rules-0-end": "11:00",
-        "rules-0-slot_minutes": "30",
-        "rules-0-appointment_type": str(a.ep.pk),
-    }
+    data = template_post(a, valid_from="2026-01-12", **{"rules-0-weekday": "6"})
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/admin/booking/scheduletemplate/add/", data)
     assert response.status_code == 302
@@ -238,18 +332,7 @@ def test_template_form_explains_bad_rules_and_a_second_template_from_one_date(
     a, admin_client_for, clinic_admin
 ):
     client = admin_client_for(clinic_admin)
-    base = {
-        "practitioner": str(a.gp.pk),
-        "valid_from": "2026-03-02",
-        "valid_to": "",
-        "rules-TOTAL_FORMS": "1",
-        "rules-INITIAL_FORMS": "0",
-        "rules-0-weekday": "1",
-        "rules-0-start": "10:00",
-        "rules-0-end": "11:00",
-        "rules-0-slot_minutes": "30",
-        "rules-0-appointment_type": str(a.ep.pk),
-    }
+    base = template_post(a, valid_from="2026-03-02")
     cases = [  # the admin speaks bokmål
         ({"rules-0-start": "12:00"}, "En regel må slutte etter at den begynner."),
         ({"valid_to": "2026-03-01"}, "«Gyldig til» kan ikke være før «gyldig fra»."),

@@ -16,7 +16,7 @@ from delegation.models import Service
 from delegation.services import service_matrix_save
 from sms.models import OutboxMessage
 from tests import factories
-from tests.booking.conftest import make_slot, make_template, oslo
+from tests.factories import make_slot, make_template, oslo
 
 pytestmark = pytest.mark.django_db
 
@@ -55,14 +55,14 @@ def slot_ids(response) -> set[int]:
 # Who and what is offered
 
 
-def test_slot_page_offers_own_gp_first_and_the_weeks_free_slots(w, patient_client):
+def test_slot_page_offers_own_gp_first_and_the_weeks_free_slots(w, patient_client_for):
     locum = factories.make_practitioner(w.clinic, "Aase Vikar", eportal_enabled=True)
     service_matrix_save(
         clinic=w.clinic,
         service=Service.BOOKING,
         cells=[(w.gp_list.pk, w.gp.pk), (w.gp_list.pk, locum.pk)],
     )
-    client = patient_client(w.patient)
+    client = patient_client_for(w.patient)
     response = client.get("/c/DEMO1/timer/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -77,9 +77,9 @@ def test_slot_page_offers_own_gp_first_and_the_weeks_free_slots(w, patient_clien
     assert "no-store" in response["Cache-Control"]
 
 
-def test_each_slot_label_names_day_time_and_practitioner(w, patient_client, settings):
+def test_each_slot_label_names_day_time_and_practitioner(w, patient_client_for, settings):
     settings.LANGUAGE_CODE = "en"
-    client = patient_client(w.patient)
+    client = patient_client_for(w.patient)
     client.cookies["eportal_language"] = "en"
     page = client.get("/c/DEMO1/timer/").content.decode()
     slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
@@ -88,14 +88,16 @@ def test_each_slot_label_names_day_time_and_practitioner(w, patient_client, sett
     )
 
 
-def test_only_online_types_of_enabled_practitioners_past_the_notice_are_offered(w, patient_client):
+def test_only_online_types_of_enabled_practitioners_past_the_notice_are_offered(
+    w, patient_client_for
+):
     internal = make_slot(w.gp, w.internal, oslo(2026, 2, 3, 13, 0))
     soon = slot_at(w.gp, 2026, 2, 2, 10, 40)  # inside the 2-hour notice
     later = make_slot(w.gp, w.ep, oslo(2026, 2, 2, 11, 20))
     blocked = slot_at(w.gp, 2026, 2, 3, 9, 0)
     blocked.blocked = True
     blocked.save()
-    client = patient_client(w.patient)
+    client = patient_client_for(w.patient)
     ids = slot_ids(client.get("/c/DEMO1/timer/"))
     assert later.pk in ids
     assert not {internal.pk, soon.pk, blocked.pk} & ids
@@ -109,11 +111,11 @@ def test_only_online_types_of_enabled_practitioners_past_the_notice_are_offered(
     assert book(client, later).status_code == 409
 
 
-def test_the_matrix_decides_who_is_offered(w, patient_client):
+def test_the_matrix_decides_who_is_offered(w, patient_client_for):
     other_gp = factories.make_practitioner(w.clinic, "Per Hansen", eportal_enabled=True)
     make_template(other_gp, w.ep)
     slots_generate(practitioner_id=other_gp.pk)
-    client = patient_client(w.patient)
+    client = patient_client_for(w.patient)
     page = client.get("/c/DEMO1/timer/").content.decode()
     assert "Per Hansen" not in page  # standard package: own GP only
     assert client.get(f"/c/DEMO1/timer/?p={other_gp.pk}").context["chosen"] == w.gp
@@ -129,9 +131,9 @@ def test_the_matrix_decides_who_is_offered(w, patient_client):
     assert book(client, slot_at(w.gp, 2026, 2, 3, 9, 0)).status_code == 409
 
 
-def test_week_paging_stops_at_the_horizon_and_first_free_time(w, patient_client):
+def test_week_paging_stops_at_the_horizon_and_first_free_time(w, patient_client_for):
     BookingSettings.objects.filter(pk=w.settings.pk).update(horizon_weeks=2)
-    client = patient_client(w.patient)
+    client = patient_client_for(w.patient)
     response = client.get("/c/DEMO1/timer/")
     assert response.context["prev_week"] is None
     assert response.context["next_week"] == "2026-02-09"
@@ -148,8 +150,8 @@ def test_week_paging_stops_at_the_horizon_and_first_free_time(w, patient_client)
 # Booking
 
 
-def test_booking_confirms_by_page_and_sms_without_the_reason(w, patient_client):
-    client = patient_client(w.patient)
+def test_booking_confirms_by_page_and_sms_without_the_reason(w, patient_client_for):
+    client = patient_client_for(w.patient)
     slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
     page = client.get(f"/c/DEMO1/timer/{slot.pk}/")
     assert page.status_code == 200
@@ -171,8 +173,8 @@ def test_booking_confirms_by_page_and_sms_without_the_reason(w, patient_client):
     assert "kneet" not in str(event.details) and w.patient.national_id not in str(event.details)
 
 
-def test_reason_is_required_and_length_limited(w, patient_client):
-    client = patient_client(w.patient)
+def test_reason_is_required_and_length_limited(w, patient_client_for):
+    client = patient_client_for(w.patient)
     slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
     assert book(client, slot, reason="   ").status_code == 400
     assert book(client, slot, reason="x" * 201).status_code == 400
@@ -180,8 +182,8 @@ def test_reason_is_required_and_length_limited(w, patient_client):
     assert not Appointment.objects.exists()
 
 
-def test_double_submit_books_once(w, patient_client):
-    client = patient_client(w.patient)
+def test_double_submit_books_once(w, patient_client_for):
+    client = patient_client_for(w.patient)
     slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
     first = book(client, slot)
     second = book(client, slot)
@@ -190,11 +192,11 @@ def test_double_submit_books_once(w, patient_client):
     assert len(outbox()) == 1
 
 
-def test_a_taken_slot_gives_a_friendly_page_with_fresh_alternatives(w, patient_client):
+def test_a_taken_slot_gives_a_friendly_page_with_fresh_alternatives(w, patient_client_for):
     other = factories.make_patient(w.clinic, patient_list=w.gp_list)
     slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
-    assert book(patient_client(other), slot).status_code == 302
-    client = patient_client(w.patient)
+    assert book(patient_client_for(other), slot).status_code == 302
+    client = patient_client_for(w.patient)
     assert slot.pk not in slot_ids(client.get("/c/DEMO1/timer/"))
     response = book(client, slot)
     assert response.status_code == 409
@@ -204,19 +206,19 @@ def test_a_taken_slot_gives_a_friendly_page_with_fresh_alternatives(w, patient_c
     assert Appointment.objects.count() == 1
 
 
-def test_overlapping_slots_of_one_practitioner_are_never_both_booked(w, patient_client):
+def test_overlapping_slots_of_one_practitioner_are_never_both_booked(w, patient_client_for):
     long = make_slot(w.gp, w.ep, oslo(2026, 2, 6, 13, 0), minutes=30)
     short = make_slot(w.gp, w.ep, oslo(2026, 2, 6, 13, 20), minutes=20)
     other = factories.make_patient(w.clinic, patient_list=w.gp_list)
-    assert book(patient_client(other), long).status_code == 302
-    client = patient_client(w.patient)
+    assert book(patient_client_for(other), long).status_code == 302
+    client = patient_client_for(w.patient)
     assert short.pk not in slot_ids(client.get("/c/DEMO1/timer/?week=2026-02-02"))
     assert book(client, short).status_code == 409
     assert Appointment.objects.count() == 1
 
 
-def test_per_patient_limit(w, patient_client):
-    client = patient_client(w.patient)
+def test_per_patient_limit(w, patient_client_for):
+    client = patient_client_for(w.patient)
     assert book(client, slot_at(w.gp, 2026, 2, 4, 8, 0)).status_code == 302
     assert book(client, slot_at(w.gp, 2026, 2, 4, 8, 20)).status_code == 302
     third = slot_at(w.gp, 2026, 2, 4, 8, 40)
@@ -236,8 +238,8 @@ def test_per_patient_limit(w, patient_client):
 # Mine timer, cancelling, calendar
 
 
-def test_mine_timer_lists_and_cancels_until_the_deadline(w, patient_client, frozen):
-    client = patient_client(w.patient)
+def test_mine_timer_lists_and_cancels_until_the_deadline(w, patient_client_for, frozen):
+    client = patient_client_for(w.patient)
     slot = slot_at(w.gp, 2026, 2, 4, 10, 0)
     book(client, slot)
     appointment = Appointment.objects.get()
@@ -248,7 +250,7 @@ def test_mine_timer_lists_and_cancels_until_the_deadline(w, patient_client, froz
 
     # 23 hours before: too late online; the page shows the clinic's phone.
     frozen.move_to(oslo(2026, 2, 3, 11, 0))
-    client = patient_client(w.patient)
+    client = patient_client_for(w.patient)
     response = client.get("/c/DEMO1/mine-timer/")
     assert not response.context["upcoming"][0].can_cancel
     assert w.clinic.phone in response.content.decode()
@@ -257,8 +259,8 @@ def test_mine_timer_lists_and_cancels_until_the_deadline(w, patient_client, froz
     assert appointment.status == "booked"
 
 
-def test_cancel_frees_the_slot_at_once(w, patient_client):
-    client = patient_client(w.patient)
+def test_cancel_frees_the_slot_at_once(w, patient_client_for):
+    client = patient_client_for(w.patient)
     slot = slot_at(w.gp, 2026, 2, 4, 10, 0)
     book(client, slot)
     appointment = Appointment.objects.get()
@@ -269,14 +271,14 @@ def test_cancel_frees_the_slot_at_once(w, patient_client):
     assert slot.pk in slot_ids(client.get("/c/DEMO1/timer/"))
     assert outbox()[-1].purpose == "booking_cancelled"
     other = factories.make_patient(w.clinic, patient_list=w.gp_list)
-    assert book(patient_client(other), slot).status_code == 302
+    assert book(patient_client_for(other), slot).status_code == 302
 
 
-def test_another_patients_appointment_is_404(w, patient_client):
+def test_another_patients_appointment_is_404(w, patient_client_for):
     other = factories.make_patient(w.clinic, patient_list=w.gp_list)
-    book(patient_client(other), slot_at(w.gp, 2026, 2, 4, 10, 0))
+    book(patient_client_for(other), slot_at(w.gp, 2026, 2, 4, 10, 0))
     appointment = Appointment.objects.get()
-    client = patient_client(w.patient)
+    client = patient_client_for(w.patient)
     assert client.get(f"/c/DEMO1/timer/bestilt/{appointment.pk}/").status_code == 404
     assert client.get(f"/c/DEMO1/mine-timer/{appointment.pk}/kalender.ics").status_code == 404
     assert client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/").status_code == 404
@@ -284,15 +286,15 @@ def test_another_patients_appointment_is_404(w, patient_client):
     assert appointment.status == "booked"
 
 
-def test_another_clinics_session_opens_nothing_here(w, patient_client, other_clinic):
+def test_another_clinics_session_opens_nothing_here(w, patient_client_for, other_clinic):
     stranger = factories.make_patient(other_clinic)
-    client = patient_client(stranger)
+    client = patient_client_for(stranger)
     for url in ("/c/DEMO1/timer/", "/c/DEMO1/mine-timer/", "/c/DEMO1/hastetime/"):
         assert client.get(url)["Location"] == "/c/DEMO1/login/"
 
 
-def test_ics_file(w, patient_client):
-    client = patient_client(w.patient)
+def test_ics_file(w, patient_client_for):
+    client = patient_client_for(w.patient)
     book(client, slot_at(w.gp, 2026, 2, 4, 10, 0), reason="Hemmelig grunn")
     appointment = Appointment.objects.get()
     response = client.get(f"/c/DEMO1/mine-timer/{appointment.pk}/kalender.ics")
@@ -319,10 +321,10 @@ def urgent_world(w):
 
 
 def test_urgent_offers_todays_slots_from_now_of_the_urgent_practitioners(
-    urgent_world, patient_client
+    urgent_world, patient_client_for
 ):
     w = urgent_world
-    client = patient_client(w.patient)
+    client = patient_client_for(w.patient)
     response = client.get("/c/DEMO1/hastetime/")
     page = response.content.decode()
     assert [(name, [s.id for s in slots]) for name, slots in response.context["groups"]] == [
@@ -339,21 +341,21 @@ def test_urgent_offers_todays_slots_from_now_of_the_urgent_practitioners(
     assert client.post(f"/c/DEMO1/hastetime/{w.past.pk}/", {"reason": "x"}).status_code == 409
 
 
-def test_urgent_with_nothing_left_today_gives_the_phone(urgent_world, patient_client):
+def test_urgent_with_nothing_left_today_gives_the_phone(urgent_world, patient_client_for):
     w = urgent_world
     Slot.objects.filter(pk=w.soon.pk).update(blocked=True)
-    response = patient_client(w.patient).get("/c/DEMO1/hastetime/")
+    response = patient_client_for(w.patient).get("/c/DEMO1/hastetime/")
     page = response.content.decode()
     assert response.context["groups"] == [] and not response.context["slots"]
     assert 'id="no-urgent"' in page and w.clinic.phone in page
 
 
-def test_home_page_links_to_booking_and_urgent(urgent_world, patient_client):
-    page = patient_client(urgent_world.patient).get("/c/DEMO1/home/").content.decode()
+def test_home_page_links_to_booking_and_urgent(urgent_world, patient_client_for):
+    page = patient_client_for(urgent_world.patient).get("/c/DEMO1/home/").content.decode()
     assert 'href="/c/DEMO1/timer/"' in page and 'href="/c/DEMO1/hastetime/"' in page
 
 
-def test_two_urgent_practitioners_times_are_told_apart(urgent_world, patient_client):
+def test_two_urgent_practitioners_times_are_told_apart(urgent_world, patient_client_for):
     w = urgent_world
     second = factories.make_practitioner(
         w.clinic, "Siri Sykepleier", role=Practitioner.Role.JUNIOR, eportal_enabled=True
@@ -364,13 +366,13 @@ def test_two_urgent_practitioners_times_are_told_apart(urgent_world, patient_cli
         cells=[(w.gp_list.pk, w.junior.pk), (w.gp_list.pk, second.pk)],
     )
     same_time = make_slot(second, w.ep, oslo(2026, 2, 2, 9, 30))
-    response = patient_client(w.patient).get("/c/DEMO1/hastetime/")
+    response = patient_client_for(w.patient).get("/c/DEMO1/hastetime/")
     groups = {name: [s.id for s in slots] for name, slots in response.context["groups"]}
     assert groups == {"Tore Turnus": [w.soon.pk], "Siri Sykepleier": [same_time.pk]}
 
 
-def test_the_confirmation_mentions_an_sms_only_when_one_was_sent(w, patient_client):
-    client = patient_client(w.patient)
+def test_the_confirmation_mentions_an_sms_only_when_one_was_sent(w, patient_client_for):
+    client = patient_client_for(w.patient)
     book(client, slot_at(w.gp, 2026, 2, 4, 10, 0))
     appointment = Appointment.objects.get()
     url = f"/c/DEMO1/timer/bestilt/{appointment.pk}/"

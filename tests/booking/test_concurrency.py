@@ -7,30 +7,19 @@ import datetime
 import threading
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
+from django.conf import settings as django_settings
 from django.db import IntegrityError, connection, transaction
-from django.test import Client, RequestFactory
+from django.test import Client
 
 from booking.models import Appointment
-from clinics.patient_session import log_in_patient
 from delegation.models import Service
 from delegation.services import service_matrix_save
 from tests import factories
-from tests.booking.conftest import make_slot
+from tests.factories import make_slot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 N = 50
-
-
-def logged_in_client(patient) -> Client:
-    request = RequestFactory().get("/")
-    request.session = SessionStore()
-    log_in_patient(request, patient, method="sms")
-    request.session.save()
-    client = Client()
-    client.cookies["sessionid"] = request.session.session_key
-    return client
 
 
 def race(clients_and_urls) -> list[tuple[int, str]]:
@@ -68,7 +57,7 @@ def crowd(world):
     service_matrix_save(
         clinic=world.clinic, service=Service.BOOKING, cells=[(world.gp_list.pk, world.gp.pk)]
     )
-    world.clients = [logged_in_client(p) for p in patients]
+    world.clients = [factories.log_in_patient(p) for p in patients]
     return world
 
 
@@ -133,11 +122,12 @@ def test_one_patient_booking_many_slots_at_once_stays_within_the_limit(world):
         clinic=world.clinic, service=Service.BOOKING, cells=[(world.gp_list.pk, world.gp.pk)]
     )
     patient = factories.make_patient(world.clinic, patient_list=world.gp_list)
-    key = logged_in_client(patient).cookies["sessionid"].value
+    cookie = django_settings.SESSION_COOKIE_NAME
+    key = factories.log_in_patient(patient).cookies[cookie].value
     tabs = []
     for slot in slots:
         tab = Client()  # one client per thread, all with the patient's session
-        tab.cookies["sessionid"] = key
+        tab.cookies[cookie] = key
         tabs.append((tab, f"/c/DEMO1/timer/{slot.pk}/"))
     results = race(tabs)
     statuses = [status for status, _ in results]
@@ -188,7 +178,7 @@ def test_a_lost_race_leaves_the_connection_fit_for_the_next_booking(world, setti
 
     from booking.services import SlotTaken, SlotUnavailable, appointment_book
 
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # production: the outbox row is not read back
+    settings.SMS_DISPATCH_AT_COMMIT = False  # production: the dispatcher runs on beat
     service_matrix_save(
         clinic=world.clinic, service=Service.BOOKING, cells=[(world.gp_list.pk, world.gp.pk)]
     )

@@ -16,12 +16,13 @@ from django.contrib.auth.hashers import make_password
 from playwright.sync_api import Page, expect
 
 from booking.models import Appointment
-from clinics.models import PatientCredential, Practitioner
+from clinics.models import Practitioner
 from delegation.models import Service
 from delegation.services import service_matrix_save
+from identification.models import PatientCredential
 from tests import factories
-from tests.booking.conftest import OSLO, build_world, make_slot
 from tests.e2e.conftest import assert_accessible
+from tests.factories import OSLO, build_booking_world, make_slot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +39,7 @@ def latest_code(sms_dir) -> str:
 
 @pytest.fixture
 def world(clinic):
-    w = build_world(clinic)
+    w = build_booking_world(clinic)
     PatientCredential.objects.create(patient=w.patient, password=make_password(PASSWORD))
     # Next week's Wednesday: the booking page opens on this week, so the patient pages on.
     today = datetime.datetime.now(OSLO).date()

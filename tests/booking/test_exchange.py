@@ -10,7 +10,7 @@ import time_machine
 from booking.models import AppointmentType, ScheduleTemplate, Slot
 from clinics.exchange import ImportFailed, export_clinic, import_clinic
 from clinics.models import Clinic
-from tests.booking.conftest import oslo
+from tests.factories import oslo
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 
 from booking.models import Appointment, ClosedDay, Slot
 from booking.services import practitioner_day_set_blocked, slots_generate, slots_set_blocked
-from tests.booking.conftest import OSLO, make_template, oslo
+from tests.factories import OSLO, make_template, oslo
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from booking.models import Appointment, Slot
 from booking.queries import lock_slots_queryset
 from booking.selectors import free_slots
-from tests.booking.conftest import build_world, make_slot, oslo
+from tests.factories import build_booking_world, make_slot, oslo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -81,7 +81,7 @@ def measured(w) -> tuple[int, int]:
 
 
 def test_the_overlap_checks_do_not_walk_the_practitioners_history(clinic):
-    w = build_world(clinic)
+    w = build_booking_world(clinic)
     for day in range(5):
         for i in range(20):
             slot = make_slot(

@@ -13,7 +13,7 @@ from booking.services import slots_generate
 from delegation.models import Service
 from delegation.services import service_matrix_save
 from tests import factories
-from tests.booking.conftest import build_world, make_template, oslo
+from tests.factories import build_booking_world, make_template, oslo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,18 +57,23 @@ def measure(client, method: str, url: str, data=None) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("size", ["small", "large"])
-def test_slot_page_and_booking_post_query_counts(clinic, patient_client, size, monkeypatch):
-    # In production the SMS task goes to the broker after commit (no SQL); here tasks run
-    # eagerly in-process, so stand in for the broker to count only the request's queries.
+def test_slot_page_and_booking_post_query_counts(
+    clinic, patient_client_for, size, monkeypatch, settings
+):
+    # As in production: the confirmation waits for the dispatcher on beat (no SQL in the
+    # request after the commit), which hands it to a stand-in for the broker.
+    from sms.services import sms_dispatch
+
+    settings.SMS_DISPATCH_AT_COMMIT = False
     enqueued: list[int] = []
     monkeypatch.setattr("sms.services._enqueue", enqueued.append)
     with time_machine.travel(NOW, tick=False):
-        w = build_world(clinic)
+        w = build_booking_world(clinic)
         make_template(w.gp, w.ep)
         slots_generate(practitioner_id=w.gp.pk)
         if size == "large":
             grow(w, practitioners=30, patients=150)
-        client = patient_client(w.patient)
+        client = patient_client_for(w.patient)
         free = [
             s
             for s in Slot.objects.filter(practitioner=w.gp, start__gte=oslo(2026, 2, 3)).order_by(
@@ -80,6 +85,7 @@ def test_slot_page_and_booking_post_query_counts(clinic, patient_client, size, m
         assert status == 200
         status, booking = measure(client, "post", f"/c/DEMO1/timer/{free[0].pk}/", {"reason": "x"})
         assert status == 302
+    sms_dispatch()  # the beat
     assert len(enqueued) == 1  # the confirmation SMS
     assert slot_page <= 5
     assert booking <= 10

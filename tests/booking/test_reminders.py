@@ -9,7 +9,7 @@ import pytest
 from booking.models import Appointment
 from booking.tasks import send_booking_reminders
 from sms.models import OutboxMessage
-from tests.booking.conftest import make_slot, oslo
+from tests.factories import make_slot, oslo
 
 pytestmark = pytest.mark.django_db
 

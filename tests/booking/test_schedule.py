@@ -16,7 +16,7 @@ from booking.services import (
     slots_generate,
 )
 from tests import factories
-from tests.booking.conftest import OSLO, make_template, oslo
+from tests.factories import OSLO, make_template, oslo
 
 pytestmark = pytest.mark.django_db
 

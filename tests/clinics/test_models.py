@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-import datetime
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from clinics import identity
 from clinics.models import Clinic, Patient
 from tests import factories
 
@@ -46,32 +43,6 @@ def test_ep_identifier_must_be_url_safe(db, ep_ident):
     with pytest.raises(ValidationError) as info:
         Clinic(ep_ident=ep_ident, name="X").full_clean()
     assert "ep_ident" in info.value.message_dict
-
-
-def test_ordinary_patient_with_active_record_can_log_in(clinic):
-    assert factories.make_patient(clinic).can_log_in
-
-
-def test_d_number_patient_can_log_in(clinic):
-    assert factories.make_patient(clinic, national_id=factories.national_id("dnr")).can_log_in
-
-
-def test_h_number_patient_cannot_log_in(clinic):
-    # H-numbers have no synthetic form; a help number identifies nobody outside the clinic
-    number = identity.make(datetime.date(1985, 3, 14), kind="hnr", synthetic=False)
-    patient = factories.make_patient(clinic, national_id=number)
-    assert patient.id_kind == identity.IdKind.HNR
-    assert not patient.can_log_in
-
-
-def test_fh_number_patient_cannot_log_in(clinic):
-    patient = factories.make_patient(clinic, national_id=factories.national_id("fhnr"))
-    assert patient.id_kind == identity.IdKind.FHNR
-    assert not patient.can_log_in
-
-
-def test_patient_with_inactive_record_cannot_log_in(clinic):
-    assert not factories.make_patient(clinic, journal_active=False).can_log_in
 
 
 def test_patient_str_masks_the_identity_number(clinic):

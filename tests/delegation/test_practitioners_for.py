@@ -10,8 +10,6 @@ from delegation.selectors import may_use, practitioners_for
 from delegation.services import service_matrix_reset, service_matrix_save
 from tests import factories
 
-from .conftest import build_leaflet_clinic
-
 pytestmark = pytest.mark.django_db
 
 
@@ -77,7 +75,7 @@ def test_reset_returns_a_service_to_the_standard_package(leaflet):
 
 def test_only_the_given_clinics_configuration_counts(leaflet, other_clinic):
     """Configuring a service at another clinic changes nothing here."""
-    other = build_leaflet_clinic(other_clinic, configure=False)
+    other = factories.build_leaflet_clinic(other_clinic, configure=False)
     assert names(other.kari, Service.BOOKING) == ["Kari Nordmann"]
     service_matrix_save(clinic=other_clinic, service=Service.BOOKING, cells=[])
     assert names(other.kari, Service.BOOKING) == []

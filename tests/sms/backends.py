@@ -12,11 +12,14 @@ from sms.backends.base import BaseSmsBackend
 script: list[Any] = []
 #: One entry per call: (message id, whether a database transaction was open).
 calls: list[tuple[int | None, bool]] = []
+#: The text handed over in each call.
+texts: list[str] = []
 
 
 class ScriptedBackend(BaseSmsBackend):
     def send(self, message: Any) -> str:
         calls.append((message.pk, connection.in_atomic_block))
+        texts.append(message.text)
         outcome = script.pop(0) if script else f"scripted-{len(calls)}"
         if isinstance(outcome, BaseException):
             raise outcome

@@ -15,9 +15,11 @@ def scripted_backend(settings):
     settings.SMS_BACKEND = "tests.sms.backends.ScriptedBackend"
     backends.script.clear()
     backends.calls.clear()
+    backends.texts.clear()
     yield backends.script
     backends.script.clear()
     backends.calls.clear()
+    backends.texts.clear()
 
 
 @pytest.fixture

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
+import sms
+from clinics.models import AuditEvent
+from sms.backends.base import TemporaryError
 from sms.models import OutboxMessage
+from tests import factories
+from tests.sms import backends
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +102,131 @@ def test_superuser_sees_every_clinics_sms(admin_client_for, superuser, ours, the
 
 
 def test_staff_without_a_clinic_sees_nothing(admin_client_for, ours):
-    from tests import factories
-
     response = admin_client_for(factories.make_staff(None)).get(reverse(CHANGELIST))
     assert response.status_code == 403
+
+
+# Login codes: staff see the redacted text only, and every look is audited.
+
+
+@pytest.fixture
+def new_user(clinic):
+    """A patient who can use 'Ny bruker' (first password by SMS code)."""
+    gp = factories.make_practitioner(clinic, eportal_enabled=True)
+    return factories.make_patient(
+        clinic, mobile="+4741234567", patient_list=factories.make_list(clinic, gp=gp)
+    )
+
+
+def ask_for_code(client, patient, capture, *, send=True):
+    """'Ny bruker': the identity number, then a login code SMS; returns its outbox row."""
+    with capture(execute=send):
+        response = client.post("/c/DEMO1/password/", {"national_id": patient.national_id})
+    assert response["Location"] == "/c/DEMO1/login/code/"
+    if not send:
+        # The worker makes the code and queues the SMS; here it stops before sending.
+        from identification.models import LoginChallenge
+        from identification.services import deliver_code
+
+        challenge = LoginChallenge.objects.get(patient=patient)
+        with capture(execute=False):
+            deliver_code(challenge_id=challenge.pk, serial=challenge.code_serial)
+    return OutboxMessage.objects.get(purpose="login_code")
+
+
+def code_in(text):
+    return re.search(r"\b(\d{6})\b", text).group(1)
+
+
+def test_sent_login_code_is_never_shown_and_gone_from_the_database(
+    client, admin_client_for, clinic_admin, new_user, django_capture_on_commit_callbacks
+):
+    row = ask_for_code(client, new_user, django_capture_on_commit_callbacks)
+    [sent] = sms.outbox
+    code = code_in(sent.text)
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert code not in row.text and code not in row.redacted_text
+    assert "••••••" in row.text
+
+    admin = admin_client_for(clinic_admin)
+    listing = admin.get(reverse(CHANGELIST)).content.decode()
+    page = admin.get(change_url(row)).content.decode()
+    assert code not in listing and code not in page
+    assert "••••••" in page
+
+
+def test_queued_login_code_is_shown_redacted(
+    client, admin_client_for, clinic_admin, new_user, django_capture_on_commit_callbacks
+):
+    row = ask_for_code(client, new_user, django_capture_on_commit_callbacks, send=False)
+    assert row.status == "queued"
+    code = code_in(row.text)  # still stored: it has yet to be sent
+
+    admin = admin_client_for(clinic_admin)
+    page = admin.get(change_url(row)).content.decode()
+    listing = admin.get(reverse(CHANGELIST)).content.decode()
+    assert code not in page and code not in listing
+    assert "••••••" in page
+
+
+def test_login_code_is_resent_after_a_temporary_error_and_works(
+    client, new_user, scripted_backend, django_capture_on_commit_callbacks
+):
+    scripted_backend.append(TemporaryError("Twilio HTTP 503"))
+    row = ask_for_code(client, new_user, django_capture_on_commit_callbacks)
+    first, second = backends.texts
+    assert first == second
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert code_in(second) not in row.text
+    response = client.post("/c/DEMO1/login/code/", {"code": code_in(second)})
+    assert response["Location"] == "/c/DEMO1/password/new/"
+
+
+def test_text_cannot_be_probed_through_list_filters(admin_client_for, clinic_admin, ours):
+    client = admin_client_for(clinic_admin)
+    for lookup in ("text__contains", "text__startswith", "redacted_text", "recipient__startswith"):
+        response = client.get(reverse(CHANGELIST), {lookup: "1"})
+        assert response.status_code == 400, lookup
+    assert client.get(reverse(CHANGELIST), {"status": "queued"}).status_code == 200
+
+
+def test_opening_an_sms_is_audited(admin_client_for, clinic_admin, clinic, ours):
+    admin_client_for(clinic_admin).get(change_url(ours))
+    event = AuditEvent.objects.get(action="sms.outbox_viewed")
+    assert (event.staff, event.clinic, event.actor_type) == (clinic_admin, clinic, "staff")
+    assert (event.object_type, event.object_id) == ("sms.outboxmessage", str(ours.pk))
+    assert ours.text not in str(event.details) + event.object_repr
+
+
+def test_listing_the_outbox_is_audited(admin_client_for, clinic_admin, clinic, ours):
+    admin_client_for(clinic_admin).get(reverse(CHANGELIST), {"q": ours.recipient})
+    event = AuditEvent.objects.get(action="sms.outbox_list_viewed")
+    assert (event.staff, event.clinic) == (clinic_admin, clinic)
+    assert "91111222" not in str(event.details)
+
+
+def test_other_clinics_sms_refused_is_not_audited_as_viewed(admin_client_for, clinic_admin, theirs):
+    admin_client_for(clinic_admin).get(change_url(theirs))
+    assert not AuditEvent.objects.filter(action="sms.outbox_viewed").exists()
+
+
+def test_audit_log_shows_outbox_views(
+    client, admin_client_for, clinic_admin, new_user, django_capture_on_commit_callbacks
+):
+    row = ask_for_code(client, new_user, django_capture_on_commit_callbacks)
+    code = code_in(sms.outbox[0].text)
+    admin = admin_client_for(clinic_admin)
+    admin.get(reverse(CHANGELIST))
+    admin.get(change_url(row))
+    log = admin.get("/admin/clinics/auditevent/")
+    assert log.status_code == 200
+    body = log.content.decode()
+    assert "sms.outbox_viewed" in body and "sms.outbox_list_viewed" in body
+    event = AuditEvent.objects.get(action="sms.outbox_viewed")
+    detail = admin.get(f"/admin/clinics/auditevent/{event.pk}/change/")
+    assert detail.status_code == 200
+    assert code not in body and code not in detail.content.decode()
+    filtered = admin.get("/admin/clinics/auditevent/", {"action": "sms.outbox_viewed"})
+    assert list(filtered.context["cl"].result_list) == [event]

@@ -21,6 +21,8 @@ def queue(clinic, **kwargs):
     kwargs.setdefault("to", "+4791234567")
     kwargs.setdefault("text", "Koden din er 123456")
     kwargs.setdefault("purpose", Purpose.LOGIN_CODE)
+    if kwargs["purpose"] == Purpose.LOGIN_CODE:
+        kwargs.setdefault("secret", "123456")
     return sms_queue(clinic_id=clinic.pk, **kwargs)
 
 
@@ -137,9 +139,10 @@ def test_count_today_starts_at_midnight_in_oslo(clinic):
 
 @pytest.fixture
 def broker(settings, monkeypatch):
-    """As in production: a broker and a beat (tasks not run in-process); records what is
-    handed to the broker instead of sending it."""
+    """As in production: a broker and a beat (tasks not run in-process, the dispatcher runs
+    on beat); records what is handed to the broker instead of sending it."""
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.SMS_DISPATCH_AT_COMMIT = False
     enqueued: list[int] = []
     monkeypatch.setattr("sms.services._enqueue", enqueued.append)
     return enqueued
@@ -178,11 +181,37 @@ def test_the_dispatcher_hands_over_nothing_that_rolled_back(clinic, broker):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_waiting_sms_with_a_key_waits_for_the_dispatcher_too(clinic, broker):
+    from sms.services import sms_dispatch
+
+    key = "booking-cancelled:7"
+    with transaction.atomic():
+        waiting = queue(clinic, purpose=Purpose.BOOKING_CANCELLED, idempotency_key=key, wait=True)
+    assert broker == []
+    assert waiting.pk is not None  # the key's insert needs its own savepoint and reads it back
+    assert OutboxMessage.objects.get().enqueued_at is None
+    again = queue(clinic, purpose=Purpose.BOOKING_CANCELLED, idempotency_key=key, wait=True)
+    assert again.pk == waiting.pk
+    assert sms_dispatch() == 1
+    assert sms_dispatch() == 0
+    assert broker == [waiting.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_a_rolled_back_waiting_sms_is_never_sent(clinic):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue(clinic, purpose=Purpose.BOOKING_CONFIRMATION, wait=True)
+        raise RuntimeError("the booking failed")
+    assert not OutboxMessage.objects.exists()
+    assert sms.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
 def test_without_a_broker_a_waiting_sms_is_sent_at_commit(clinic):
     # The embedded default runs tasks in-process and has no beat: nothing may wait there.
     with transaction.atomic():
-        message = queue(clinic, purpose=Purpose.BOOKING_CONFIRMATION, wait=True)
-    message.refresh_from_db()
+        queue(clinic, purpose=Purpose.BOOKING_CONFIRMATION, wait=True)
+    message = OutboxMessage.objects.get()  # the waiting message was returned without its id
     assert message.status == Status.SENT
     assert len(sms.outbox) == 1
 

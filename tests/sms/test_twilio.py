@@ -24,7 +24,9 @@ NUMBER = "+4791234567"
 
 def queue_and_commit(clinic, capture, text="Koden din er 123456"):
     with capture(execute=True):
-        message = sms_queue(clinic_id=clinic.pk, to=NUMBER, text=text, purpose="login_code")
+        message = sms_queue(
+            clinic_id=clinic.pk, to=NUMBER, text=text, purpose="login_code", secret=text[-6:]
+        )
     message.refresh_from_db()
     return message
 

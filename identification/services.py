@@ -24,10 +24,12 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from clinics import audit
+from clinics.models import Clinic, Patient
 from sms.services import sms_queue
 
-from . import audit
-from .models import Clinic, LoginChallenge, Patient, PatientCredential, ThrottleEvent
+from .models import LoginChallenge, PatientCredential, ThrottleEvent
+from .selectors import eligible_patient
 
 logger = logging.getLogger(__name__)
 
@@ -165,22 +167,7 @@ def purge_old_events(*, older_than: datetime.timedelta = datetime.timedelta(days
     return deleted
 
 
-# Who may use this path
-
-
-def eligible_patient(clinic: Clinic, national_id: str) -> Patient | None:
-    """Rule 3 and 5: full identity number, active record here, a mobile, clinic allows SMS."""
-    if not (clinic.active and clinic.allow_sms):
-        return None
-    patient = (
-        Patient.objects.select_related("clinic")
-        .filter(clinic=clinic, national_id=national_id, journal_active=True)
-        .exclude(mobile="")
-        .first()
-    )
-    if patient is None or not patient.can_log_in:
-        return None
-    return patient
+# What the pages show
 
 
 def masked_mobile_hint(challenge: LoginChallenge) -> str:
@@ -355,6 +342,7 @@ def deliver_code(*, challenge_id: int, serial: int) -> bool:
             to=patient.mobile,
             text=text,
             purpose="login_code",
+            secret=code,
             idempotency_key=f"login-code:{challenge.pk}:{serial}",
         )
         audit.record(

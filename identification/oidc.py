@@ -11,8 +11,9 @@ backend, which log a ``User`` in, are not used whole. This module reuses their p
 Its ID-token check alone is not enough: it checks the algorithm, the signature and the nonce,
 but not the issuer or the audience, requires no claim, and an expired token raises an error it
 does not catch. :meth:`BankIDBackend.verify_token` checks all of it with PyJWT, makes each
-nonce single-use on the server, and the callback then checks ``acr`` and matches the identity
-number to a patient of the clinic. See docs/bankid.md for the configuration.
+nonce single-use on the server, and :func:`identify_patient` then checks ``acr`` and matches
+the identity number to a patient of the clinic. The pages (the button and the callback) are
+in :mod:`identification.views`. See docs/bankid.md for the configuration.
 """
 
 from __future__ import annotations
@@ -30,23 +31,20 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import absolutify, import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
-# ``views`` as a module, not ``from .views import ...``: views may import this module too.
-from . import audit, views
-from .models import Clinic, Patient
-from .patient_session import LEVEL_HIGH, LEVEL_SUBSTANTIAL, METHOD_BANKID, log_in_patient
-from .selectors import clinic_by_ep_ident
+from clinics.models import Clinic, Patient
+from clinics.selectors import may_use_portal
+
+from .session import LEVEL_HIGH, LEVEL_SUBSTANTIAL, METHOD_BANKID
 
 logger = logging.getLogger(__name__)
 
-#: The URL name of :func:`bankid_callback` (eportal/urls.py): the one redirect URI to register.
+#: The URL name of :func:`identification.views.bankid_callback` (eportal/urls.py): the one
+#: redirect URI to register.
 CALLBACK_URL_NAME = "oidc_callback"
 #: mozilla-django-oidc's session key: ``{state: {"nonce", "code_verifier", "added_on"}}``.
 SESSION_STATES = "oidc_states"
@@ -167,7 +165,7 @@ class AuthorizationRequestView(OIDCAuthenticationRequestView):
 class BankIDBackend(OIDCAuthenticationBackend):
     """mozilla-django-oidc's token request and JWKS lookup, with a complete ID-token check.
 
-    Used directly by :func:`bankid_callback`; never listed in ``AUTHENTICATION_BACKENDS``.
+    Used directly by :func:`identify_patient`; never listed in ``AUTHENTICATION_BACKENDS``.
     """
 
     get_settings = staticmethod(oidc_setting)
@@ -279,19 +277,11 @@ class BankIDBackend(OIDCAuthenticationBackend):
             raise LoginRefused("unknown_key") from error
 
 
-# Views
+# The steps of a login, in the order the views take them
 
 
-@never_cache
-@require_GET
-def bankid_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
-    """The "Log in with BankID" button: off to the provider, remembering the clinic."""
-    clinic = clinic_by_ep_ident(ep_ident)
-    if clinic is None or not clinic.allow_bankid:
-        return views.unknown_clinic(request)
-    if not bankid_configured():
-        logger.error("BankID login is not configured: set the OIDC_* settings (docs/bankid.md)")
-        return _page(request, clinic, "unavailable", status=503)
+def start_authorization(request: HttpRequest, clinic: Clinic) -> HttpResponse:
+    """The redirect to the provider's login, with the clinic tied to this login's ``state``."""
     response = AuthorizationRequestView.as_view()(request)
     # The view keeps state -> {nonce, code_verifier} in the session; it makes the state inside
     # and hands it out only in the redirect, so read it there to tie the clinic to it.
@@ -301,45 +291,7 @@ def bankid_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
     return response
 
 
-@never_cache
-@require_GET
-def bankid_callback(request: HttpRequest) -> HttpResponse:
-    """The redirect URI: check everything, then log the patient in at the clinic."""
-    entry = _take_state(request, request.GET.get("state", ""))
-    if entry is None:
-        return _refuse(request, None, LoginRefused("state", page="state", status=400))
-    clinic = Clinic.objects.filter(pk=entry.get(STATE_CLINIC)).first()
-    if clinic is None or not clinic.active or not clinic.allow_bankid:
-        _audit_refusal(request, clinic, "clinic_unavailable")
-        return views.unknown_clinic(request)
-    if time.time() - float(entry.get("added_on") or 0) > STATE_MAX_AGE:
-        return _refuse(request, clinic, LoginRefused("state_expired", page="state", status=400))
-    error = request.GET.get("error")
-    if error:
-        details = {"error": error if error in PROVIDER_ERRORS else "other"}
-        refusal = (
-            LoginRefused("cancelled", page="cancelled", status=200, details=details)
-            if error == "access_denied"
-            else LoginRefused("provider_error", status=400, details=details)
-        )
-        return _refuse(request, clinic, refusal)
-    code = request.GET.get("code")
-    if not code or not entry.get("code_verifier"):
-        return _refuse(request, clinic, LoginRefused("missing_code", status=400))
-
-    try:
-        backend = BankIDBackend()
-        id_token = backend.exchange_code(request, code=code, code_verifier=entry["code_verifier"])
-        claims = backend.verify_token(id_token, nonce=entry.get("nonce"))
-        _check_level(claims)
-        patient = _patient_for(clinic, claims.get(settings.EPORTAL_OIDC_ID_CLAIM))
-    except LoginRefused as refusal:
-        return _refuse(request, clinic, refusal)
-    log_in_patient(request, patient, method=METHOD_BANKID, level=_session_level(claims))
-    return redirect(reverse("clinics:home", kwargs={"ep_ident": clinic.ep_ident}))
-
-
-def _take_state(request: HttpRequest, state: str) -> dict[str, Any] | None:
+def take_state(request: HttpRequest, state: str) -> dict[str, Any] | None:
     """Remove this state's entry from the session and return it; None for an unknown state."""
     states = request.session.get(SESSION_STATES)
     if not state or not isinstance(states, dict) or state not in states:
@@ -350,6 +302,38 @@ def _take_state(request: HttpRequest, state: str) -> dict[str, Any] | None:
     # even one already in flight, must find it gone.
     request.session.save()
     return entry if isinstance(entry, dict) else None
+
+
+def state_clinic(entry: dict[str, Any]) -> Clinic | None:
+    """The clinic the login of this state entry was started at."""
+    return Clinic.objects.filter(pk=entry.get(STATE_CLINIC)).first()
+
+
+def state_expired(entry: dict[str, Any]) -> bool:
+    return time.time() - float(entry.get("added_on") or 0) > STATE_MAX_AGE
+
+
+def provider_refusal(error: str) -> LoginRefused:
+    """What the provider's ``error`` answer means for the patient and the audit log."""
+    details = {"error": error if error in PROVIDER_ERRORS else "other"}
+    if error == "access_denied":
+        return LoginRefused("cancelled", page="cancelled", status=200, details=details)
+    return LoginRefused("provider_error", status=400, details=details)
+
+
+def identify_patient(
+    request: HttpRequest, *, clinic: Clinic, entry: dict[str, Any], code: str
+) -> tuple[Patient, str]:
+    """Redeem ``code``, check the ID token and its level, and find the clinic's patient.
+
+    Returns the patient and the session's assurance level; raises :class:`LoginRefused`.
+    """
+    backend = BankIDBackend()
+    id_token = backend.exchange_code(request, code=code, code_verifier=entry["code_verifier"])
+    claims = backend.verify_token(id_token, nonce=entry.get("nonce"))
+    _check_level(claims)
+    patient = _patient_for(clinic, claims.get(settings.EPORTAL_OIDC_ID_CLAIM))
+    return patient, _session_level(claims)
 
 
 # acr values that mean eIDAS "high" (BankID through ID-porten); anything else accepted by
@@ -373,46 +357,15 @@ def _patient_for(clinic: Clinic, national_id: Any) -> Patient:
     """The clinic's patient with this identity number who may log in, else LoginRefused."""
     if not isinstance(national_id, str) or not national_id.strip():
         raise LoginRefused("no_identity")
-    patient = Patient.objects.filter(clinic=clinic, national_id=national_id.strip()).first()
+    patient = (
+        Patient.objects.select_related("clinic")
+        .filter(clinic=clinic, national_id=national_id.strip())
+        .first()
+    )
     if patient is None:
         raise LoginRefused("not_patient", page="not_patient")
-    if not patient.can_log_in:
+    if not may_use_portal(patient, method=METHOD_BANKID):
         # No active record, or not a full identity number (H-/FH-number). Audited with the
         # patient: the clinic may want to know who was turned away.
         raise LoginRefused("not_eligible", page="not_patient", patient=patient)
     return patient
-
-
-def _audit_refusal(
-    request: HttpRequest,
-    clinic: Clinic | None,
-    reason: str,
-    *,
-    patient: Patient | None = None,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    logger.info("BankID login refused: %s", reason)
-    audit.record(
-        "patient.login_failed",
-        request=request,
-        clinic=clinic,
-        patient=patient,
-        obj=patient,
-        details={"method": METHOD_BANKID, "reason": reason, **(extra or {})},
-    )
-
-
-def _refuse(request: HttpRequest, clinic: Clinic | None, refusal: LoginRefused) -> HttpResponse:
-    _audit_refusal(request, clinic, refusal.reason, patient=refusal.patient, extra=refusal.details)
-    return _page(request, clinic, refusal.page, status=refusal.status)
-
-
-_TEMPLATES = {
-    "level": "clinics/bankid_level.html",
-    "not_patient": "clinics/bankid_not_patient.html",
-}
-
-
-def _page(request: HttpRequest, clinic: Clinic | None, page: str, *, status: int) -> HttpResponse:
-    template = _TEMPLATES.get(page, "clinics/bankid_failed.html")
-    return render(request, template, {"clinic": clinic, "problem": page}, status=status)

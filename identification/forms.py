@@ -7,7 +7,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from . import identity
+from clinics import national_id
 
 
 class NationalIdField(forms.CharField):
@@ -21,7 +21,7 @@ class NationalIdField(forms.CharField):
 
     def clean(self, value: str) -> str:
         value = super().clean(value)
-        return identity.parse(value).value
+        return national_id.parse(value).value
 
 
 class PasswordStartForm(forms.Form):

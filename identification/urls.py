@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import oidc, views
+from . import views
 
-app_name = "clinics"
+app_name = "identification"
 
 urlpatterns = [
     path("<str:ep_ident>/", views.start, name="start"),
@@ -13,7 +13,7 @@ urlpatterns = [
     path("<str:ep_ident>/login/code/new/", views.resend_code, name="resend_code"),
     path("<str:ep_ident>/password/", views.password_start, name="password_start"),
     path("<str:ep_ident>/password/new/", views.password_set, name="password_set"),
-    path("<str:ep_ident>/bankid/", oidc.bankid_start, name="bankid_start"),
+    path("<str:ep_ident>/bankid/", views.bankid_start, name="bankid_start"),
     path("<str:ep_ident>/logout/", views.logout, name="logout"),
     path("<str:ep_ident>/home/", views.home, name="home"),
 ]

@@ -1,21 +1,39 @@
-"""Patient-facing clinic pages: the entry link, the start page, login and the home page."""
+"""The patient's way in and out: the entry link, the clinic's start page, login with BankID or
+with password and SMS code, the home page after login, and logout."""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from . import identification as ident
-from .audit import client_ip
+from clinics import audit
+from clinics.audit import client_ip
+from clinics.models import Clinic, Patient
+from clinics.selectors import clinic_by_ep_ident
+
+from . import oidc, services
 from .forms import CodeForm, LoginForm, PasswordStartForm, SetPasswordForm
-from .models import Clinic, LoginChallenge
-from .patient_session import end_patient_session, log_in_patient, patient_required
-from .selectors import clinic_by_ep_ident
+from .models import LoginChallenge
+from .oidc import LoginRefused
+from .selectors import open_challenge
+from .session import (
+    METHOD_BANKID,
+    METHOD_SMS,
+    end_patient_session,
+    log_in_patient,
+    patient_required,
+)
+
+logger = logging.getLogger(__name__)
 
 SESSION_CHALLENGE = "login_challenge"
 SESSION_PERSON = "login_person"
@@ -23,9 +41,7 @@ SESSION_PERSON = "login_person"
 
 def _bankid_available(clinic: Clinic) -> bool:
     """Offer the BankID button only where the clinic allows it and the provider is set up."""
-    from .oidc import bankid_configured  # oidc imports this module
-
-    return clinic.allow_bankid and bankid_configured()
+    return clinic.allow_bankid and oidc.bankid_configured()
 
 
 def unknown_clinic(request: HttpRequest) -> HttpResponse:
@@ -40,7 +56,7 @@ def entry(request: HttpRequest) -> HttpResponse:
     clinic = clinic_by_ep_ident(ep_ident)
     if clinic is None:
         return unknown_clinic(request)
-    return redirect("clinics:start", ep_ident=clinic.ep_ident)
+    return redirect("identification:start", ep_ident=clinic.ep_ident)
 
 
 def start(request: HttpRequest, ep_ident: str) -> HttpResponse:
@@ -52,15 +68,15 @@ def start(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if clinic is None:
         return unknown_clinic(request)
     if clinic.ep_ident != ep_ident:
-        return redirect("clinics:start", ep_ident=clinic.ep_ident)
+        return redirect("identification:start", ep_ident=clinic.ep_ident)
     context = {"clinic": clinic, "bankid_available": _bankid_available(clinic)}
-    return render(request, "clinics/start.html", context)
+    return render(request, "identification/start.html", context)
 
 
 # Password + SMS code
 
 
-def _wait_message(error: ident.RateLimited) -> str:
+def _wait_message(error: services.RateLimited) -> str:
     return ngettext(
         "Too many attempts. Please wait %(minutes)d minute and try again.",
         "Too many attempts. Please wait %(minutes)d minutes and try again.",
@@ -76,7 +92,7 @@ def _sms_clinic(ep_ident: str) -> Clinic | None:
 def _remember_challenge(request: HttpRequest, challenge: LoginChallenge, national_id: str) -> None:
     # The session keeps the attempt's token and a keyed hash of the number, never the number.
     request.session[SESSION_CHALLENGE] = challenge.token
-    request.session[SESSION_PERSON] = ident.person_key(national_id)
+    request.session[SESSION_PERSON] = services.person_key(national_id)
 
 
 def _forget_challenge(request: HttpRequest) -> None:
@@ -85,14 +101,7 @@ def _forget_challenge(request: HttpRequest) -> None:
 
 
 def _session_challenge(request: HttpRequest, clinic: Clinic) -> LoginChallenge | None:
-    token = request.session.get(SESSION_CHALLENGE)
-    if not token:
-        return None
-    return (
-        LoginChallenge.objects.select_related("patient", "clinic")
-        .filter(token=token, clinic=clinic, finished_at__isnull=True)
-        .first()
-    )
+    return open_challenge(token=request.session.get(SESSION_CHALLENGE), clinic=clinic)
 
 
 @never_cache
@@ -103,21 +112,21 @@ def login(request: HttpRequest, ep_ident: str) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            challenge = ident.login_start(
+            challenge = services.login_start(
                 clinic=clinic,
                 national_id=form.cleaned_data["national_id"],
                 password=form.cleaned_data["password"],
                 ip=client_ip(request),
             )
-        except ident.BadCredentials:
+        except services.BadCredentials:
             form.add_error(None, _("Wrong identity number or password."))
-        except ident.RateLimited as error:
+        except services.RateLimited as error:
             form.add_error(None, _wait_message(error))
         else:
             _remember_challenge(request, challenge, form.cleaned_data["national_id"])
-            return redirect("clinics:login_code", ep_ident=clinic.ep_ident)
+            return redirect("identification:login_code", ep_ident=clinic.ep_ident)
     context = {"clinic": clinic, "form": form, "bankid_available": _bankid_available(clinic)}
-    return render(request, "clinics/login.html", context)
+    return render(request, "identification/login.html", context)
 
 
 @never_cache
@@ -129,17 +138,17 @@ def password_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
     form = PasswordStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            challenge = ident.password_start(
+            challenge = services.password_start(
                 clinic=clinic,
                 national_id=form.cleaned_data["national_id"],
                 ip=client_ip(request),
             )
-        except ident.RateLimited as error:
+        except services.RateLimited as error:
             form.add_error(None, _wait_message(error))
         else:
             _remember_challenge(request, challenge, form.cleaned_data["national_id"])
-            return redirect("clinics:login_code", ep_ident=clinic.ep_ident)
-    return render(request, "clinics/password_start.html", {"clinic": clinic, "form": form})
+            return redirect("identification:login_code", ep_ident=clinic.ep_ident)
+    return render(request, "identification/password_start.html", {"clinic": clinic, "form": form})
 
 
 @never_cache
@@ -150,35 +159,35 @@ def login_code(request: HttpRequest, ep_ident: str) -> HttpResponse:
     challenge = _session_challenge(request, clinic)
     if challenge is None:
         messages.info(request, _("Your login attempt has expired. Please start again."))
-        return redirect("clinics:login", ep_ident=clinic.ep_ident)
+        return redirect("identification:login", ep_ident=clinic.ep_ident)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            ident.verify_code(challenge=challenge, code=form.cleaned_data["code"])
-        except ident.CodeRejected as error:
+            services.verify_code(challenge=challenge, code=form.cleaned_data["code"])
+        except services.CodeRejected as error:
             form.add_error("code", _code_message(error))
         else:
             if challenge.purpose == LoginChallenge.Purpose.SET_PASSWORD:
-                return redirect("clinics:password_set", ep_ident=clinic.ep_ident)
+                return redirect("identification:password_set", ep_ident=clinic.ep_ident)
             try:
-                patient = ident.finish_login(challenge=challenge)
-            except ident.CodeRejected as error:
+                patient = services.finish_login(challenge=challenge)
+            except services.CodeRejected as error:
                 form.add_error("code", _code_message(error))
             else:
                 _forget_challenge(request)
-                log_in_patient(request, patient, method="sms")
-                return redirect("clinics:home", ep_ident=clinic.ep_ident)
+                log_in_patient(request, patient, method=METHOD_SMS)
+                return redirect("identification:home", ep_ident=clinic.ep_ident)
     context = {
         "clinic": clinic,
         "form": form,
         "challenge": challenge,
-        "sent_to": ident.masked_mobile_hint(challenge),
+        "sent_to": services.masked_mobile_hint(challenge),
         "set_password": challenge.purpose == LoginChallenge.Purpose.SET_PASSWORD,
     }
-    return render(request, "clinics/login_code.html", context)
+    return render(request, "identification/login_code.html", context)
 
 
-def _code_message(error: ident.CodeRejected) -> str:
+def _code_message(error: services.CodeRejected) -> str:
     if error.reason == "expired":
         return _("The code has expired. Ask for a new code.")
     if error.reason == "void":
@@ -201,14 +210,14 @@ def resend_code(request: HttpRequest, ep_ident: str) -> HttpResponse:
     challenge = _session_challenge(request, clinic)
     person = request.session.get(SESSION_PERSON)
     if challenge is None or not person:
-        return redirect("clinics:login", ep_ident=clinic.ep_ident)
+        return redirect("identification:login", ep_ident=clinic.ep_ident)
     try:
-        ident.resend_code(challenge=challenge, person=person, ip=client_ip(request))
-    except ident.RateLimited as error:
+        services.resend_code(challenge=challenge, person=person, ip=client_ip(request))
+    except services.RateLimited as error:
         messages.error(request, _wait_message(error))
     else:
         messages.success(request, _("A new code is on its way. The old code no longer works."))
-    return redirect("clinics:login_code", ep_ident=clinic.ep_ident)
+    return redirect("identification:login_code", ep_ident=clinic.ep_ident)
 
 
 @never_cache
@@ -217,21 +226,101 @@ def password_set(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if clinic is None:
         return unknown_clinic(request)
     challenge = _session_challenge(request, clinic)
-    if challenge is None or not ident.can_set_password(challenge):
+    if challenge is None or not services.can_set_password(challenge):
         messages.info(request, _("Please start again: enter your identity number."))
-        return redirect("clinics:password_start", ep_ident=clinic.ep_ident)
+        return redirect("identification:password_start", ep_ident=clinic.ep_ident)
     form = SetPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            ident.set_password(challenge=challenge, password=form.cleaned_data["password1"])
-        except ident.CodeRejected:
-            return redirect("clinics:password_start", ep_ident=clinic.ep_ident)
+            services.set_password(challenge=challenge, password=form.cleaned_data["password1"])
+        except services.CodeRejected:
+            return redirect("identification:password_start", ep_ident=clinic.ep_ident)
         _forget_challenge(request)
         messages.success(
             request, _("Your password is saved. Log in with it and a code sent by SMS.")
         )
-        return redirect("clinics:login", ep_ident=clinic.ep_ident)
-    return render(request, "clinics/password_set.html", {"clinic": clinic, "form": form})
+        return redirect("identification:login", ep_ident=clinic.ep_ident)
+    return render(request, "identification/password_set.html", {"clinic": clinic, "form": form})
+
+
+# BankID (OpenID Connect; the protocol is identification/oidc.py)
+
+
+@never_cache
+@require_GET
+def bankid_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
+    """The "Log in with BankID" button: off to the provider, remembering the clinic."""
+    clinic = clinic_by_ep_ident(ep_ident)
+    if clinic is None or not clinic.allow_bankid:
+        return unknown_clinic(request)
+    if not oidc.bankid_configured():
+        logger.error("BankID login is not configured: set the OIDC_* settings (docs/bankid.md)")
+        return _bankid_page(request, clinic, "unavailable", status=503)
+    return oidc.start_authorization(request, clinic)
+
+
+@never_cache
+@require_GET
+def bankid_callback(request: HttpRequest) -> HttpResponse:
+    """The redirect URI: check everything, then log the patient in at the clinic."""
+    entry = oidc.take_state(request, request.GET.get("state", ""))
+    if entry is None:
+        return _refuse(request, None, LoginRefused("state", page="state", status=400))
+    clinic = oidc.state_clinic(entry)
+    if clinic is None or not clinic.active or not clinic.allow_bankid:
+        _audit_refusal(request, clinic, "clinic_unavailable")
+        return unknown_clinic(request)
+    if oidc.state_expired(entry):
+        return _refuse(request, clinic, LoginRefused("state_expired", page="state", status=400))
+    error = request.GET.get("error")
+    if error:
+        return _refuse(request, clinic, oidc.provider_refusal(error))
+    code = request.GET.get("code")
+    if not code or not entry.get("code_verifier"):
+        return _refuse(request, clinic, LoginRefused("missing_code", status=400))
+    try:
+        patient, level = oidc.identify_patient(request, clinic=clinic, entry=entry, code=code)
+    except LoginRefused as refusal:
+        return _refuse(request, clinic, refusal)
+    log_in_patient(request, patient, method=METHOD_BANKID, level=level)
+    return redirect(reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident}))
+
+
+def _audit_refusal(
+    request: HttpRequest,
+    clinic: Clinic | None,
+    reason: str,
+    *,
+    patient: Patient | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    logger.info("BankID login refused: %s", reason)
+    audit.record(
+        "patient.login_failed",
+        request=request,
+        clinic=clinic,
+        patient=patient,
+        obj=patient,
+        details={"method": METHOD_BANKID, "reason": reason, **(extra or {})},
+    )
+
+
+def _refuse(request: HttpRequest, clinic: Clinic | None, refusal: LoginRefused) -> HttpResponse:
+    _audit_refusal(request, clinic, refusal.reason, patient=refusal.patient, extra=refusal.details)
+    return _bankid_page(request, clinic, refusal.page, status=refusal.status)
+
+
+_BANKID_TEMPLATES = {
+    "level": "identification/bankid_level.html",
+    "not_patient": "identification/bankid_not_patient.html",
+}
+
+
+def _bankid_page(
+    request: HttpRequest, clinic: Clinic | None, page: str, *, status: int
+) -> HttpResponse:
+    template = _BANKID_TEMPLATES.get(page, "identification/bankid_failed.html")
+    return render(request, template, {"clinic": clinic, "problem": page}, status=status)
 
 
 # The patient's pages
@@ -242,11 +331,11 @@ def logout(request: HttpRequest, ep_ident: str) -> HttpResponse:
     patient = getattr(request, "patient", None)
     end_patient_session(request, reason="logout", patient=patient)
     messages.success(request, _("You are logged out."))
-    return redirect("clinics:start", ep_ident=ep_ident)
+    return redirect("identification:start", ep_ident=ep_ident)
 
 
 @patient_required
 def home(request: HttpRequest, ep_ident: str) -> HttpResponse:
     clinic = request.patient.clinic
     context = {"clinic": clinic, "bankid_available": _bankid_available(clinic)}
-    return render(request, "clinics/home.html", context)
+    return render(request, "identification/home.html", context)

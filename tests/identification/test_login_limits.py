@@ -13,8 +13,9 @@ from django.db import connection
 from django.test import Client
 
 import sms
-from clinics import identification as ident
-from clinics.models import AuditEvent, LoginChallenge, ThrottleEvent
+from clinics.models import AuditEvent
+from identification import services as ident
+from identification.models import LoginChallenge, ThrottleEvent
 from tests import factories
 
 PASSWORD = "blåbærsyltetøy-på-hytta"
@@ -145,7 +146,7 @@ def test_simultaneous_new_user_requests_send_exactly_the_limit(patient, settings
 def test_simultaneous_wrong_passwords_are_checked_exactly_the_limit(patient, settings):
     from django.contrib.auth.hashers import make_password
 
-    from clinics.models import PatientCredential
+    from identification.models import PatientCredential
 
     PatientCredential.objects.create(patient=patient, password=make_password(PASSWORD))
     settings.EPORTAL_PASSWORD_FAILURES_PER_PERSON = 4
@@ -192,7 +193,7 @@ def test_simultaneous_requests_from_one_ip_hold_the_ip_limit(clinic, settings):
 def test_new_user_answers_as_fast_for_eligible_and_other_numbers(clinic, settings, monkeypatch):
     """Measured in-process on the request path as production runs it: the code's delivery
     is a task for the worker (enqueued for every number alike), not work in the request."""
-    from clinics import tasks
+    from identification import tasks
 
     enqueued: list[tuple] = []
     monkeypatch.setattr(tasks.deliver_login_code, "delay", lambda *a: enqueued.append(a))

@@ -10,8 +10,9 @@ import time_machine
 from django.utils import timezone
 
 import sms
-from clinics.models import AuditEvent, PatientCredential
-from clinics.patient_session import SESSION_LEVEL, SESSION_METHOD
+from clinics.models import AuditEvent
+from identification.models import PatientCredential
+from identification.session import SESSION_LEVEL, SESSION_METHOD
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,7 +3,7 @@
 A patient is never a Django ``User``: the session carries the patient's id, clinic, how they
 identified and when. :class:`PatientSessionMiddleware` puts the patient on ``request.patient``
 after checking, on every request, the idle timeout, the absolute lifetime and that the patient
-is still eligible (active record, full identity number, clinic active). Any failed check ends
+may still use the portal (:func:`clinics.selectors.may_use_portal`). Any failed check ends
 the session on the server.
 """
 
@@ -19,11 +19,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
+from clinics import audit
+from clinics.models import Patient
+from clinics.selectors import may_use_portal, patient_related
 from eportal.db.prepared import PreparedQuery
-
-from . import audit
-from .models import Patient
-from .selectors import patient_related
 
 SESSION_PATIENT = "patient_id"
 SESSION_CLINIC = "patient_clinic_id"
@@ -123,7 +122,7 @@ def _current_patient(request: HttpRequest) -> Patient | None:
         end_patient_session(request, reason="timeout", patient=patient)
         request.patient_session_expired = True
         return None
-    if patient is None or not patient.can_log_in or not patient.clinic.active:
+    if not may_use_portal(patient):
         end_patient_session(request, reason="ineligible", patient=patient)
         request.patient_session_expired = True
         return None
@@ -156,7 +155,7 @@ def patient_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         patient = getattr(request, "patient", None)
         if patient is None or patient.clinic.ep_ident.lower() != ep_ident.lower():
             # Not logged in, or logged in at another clinic: that session opens only its own.
-            response = redirect("clinics:login", ep_ident=ep_ident)
+            response = redirect("identification:login", ep_ident=ep_ident)
         else:
             response = view(request, ep_ident, *args, **kwargs)
         add_never_cache_headers(response)

@@ -1,4 +1,4 @@
-"""Identity numbers (clinics.identity) and mobile numbers (clinics.phones).
+"""Identity numbers (clinics.national_id) and mobile numbers (clinics.phones).
 
 Every number here is synthetic (month + 80) except where a kind has no synthetic form:
 FH-numbers carry no date at all, and H-numbers (month + 40) cannot also take the + 80.
@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.no import fodselsnummer
 
-from clinics import identity, phones
-from clinics.identity import IdKind
+from clinics import national_id, phones
+from clinics.national_id import IdKind
 
 BIRTH = datetime.date(1985, 3, 14)
 
@@ -42,7 +42,7 @@ def first_complete(prefix: str) -> str:
 
 def error_of(raw: str, **kwargs: object) -> ValidationError:
     with pytest.raises(ValidationError) as info:
-        identity.parse(raw, **kwargs)
+        national_id.parse(raw, **kwargs)
     return info.value
 
 
@@ -55,8 +55,8 @@ def _synthetic_allowed(settings):
 
 
 def test_ordinary_synthetic_number_is_a_national_identity_number():
-    number = identity.make(BIRTH)
-    parsed = identity.parse(number)
+    number = national_id.make(BIRTH)
+    parsed = national_id.parse(number)
     assert parsed.value == number
     assert parsed.kind == IdKind.FNR
     assert parsed.synthetic is True
@@ -65,23 +65,23 @@ def test_ordinary_synthetic_number_is_a_national_identity_number():
 
 
 def test_number_with_spaces_is_compacted():
-    number = identity.make(BIRTH)
-    assert identity.parse(f"{number[:6]} {number[6:]}").value == number
+    number = national_id.make(BIRTH)
+    assert national_id.parse(f"{number[:6]} {number[6:]}").value == number
 
 
 def test_d_number_has_first_digit_plus_four():
-    number = identity.make(BIRTH, kind="dnr")
+    number = national_id.make(BIRTH, kind="dnr")
     assert int(number[0]) >= 4
-    parsed = identity.parse(number)
+    parsed = national_id.parse(number)
     assert parsed.kind == IdKind.DNR
     assert parsed.birth_date == BIRTH
     assert parsed.can_log_in
 
 
 def test_h_number_has_third_digit_plus_four_and_cannot_log_in():
-    number = identity.make(BIRTH, kind="hnr", synthetic=False)
+    number = national_id.make(BIRTH, kind="hnr", synthetic=False)
     assert int(number[2]) >= 4
-    parsed = identity.parse(number)
+    parsed = national_id.parse(number)
     assert parsed.kind == IdKind.HNR
     assert parsed.birth_date == BIRTH
     assert not parsed.can_log_in
@@ -90,29 +90,29 @@ def test_h_number_has_third_digit_plus_four_and_cannot_log_in():
 @pytest.mark.parametrize("first_digit", ["8", "9"])
 def test_fh_number_starts_with_eight_or_nine_and_cannot_log_in(first_digit):
     number = first_complete(first_digit + "12345")
-    parsed = identity.parse(number)
+    parsed = national_id.parse(number)
     assert parsed.kind == IdKind.FHNR
     assert parsed.birth_date is None
     assert not parsed.can_log_in
 
 
 def test_classify_agrees_with_parse():
-    assert identity.classify(identity.make(BIRTH)) == IdKind.FNR
-    assert identity.classify(identity.make(BIRTH, kind="dnr")) == IdKind.DNR
-    assert identity.classify(identity.make(BIRTH, kind="hnr", synthetic=False)) == IdKind.HNR
-    assert identity.classify(identity.make(BIRTH, kind="fhnr")) == IdKind.FHNR
-    assert identity.classify("garbage") == IdKind.FHNR  # unknown shapes never log in
+    assert national_id.classify(national_id.make(BIRTH)) == IdKind.FNR
+    assert national_id.classify(national_id.make(BIRTH, kind="dnr")) == IdKind.DNR
+    assert national_id.classify(national_id.make(BIRTH, kind="hnr", synthetic=False)) == IdKind.HNR
+    assert national_id.classify(national_id.make(BIRTH, kind="fhnr")) == IdKind.FHNR
+    assert national_id.classify("garbage") == IdKind.FHNR  # unknown shapes never log in
 
 
 def test_make_refuses_a_synthetic_h_number():
     # month + 40 + 80 would not fit in two digits
     with pytest.raises(ValueError, match="synthetic"):
-        identity.make(BIRTH, kind="hnr", synthetic=True)
+        national_id.make(BIRTH, kind="hnr", synthetic=True)
 
 
 def test_make_encodes_the_nineteenth_century():
     born = datetime.date(1890, 6, 1)
-    assert identity.parse(identity.make(born)).birth_date == born
+    assert national_id.parse(national_id.make(born)).birth_date == born
 
 
 # Synthetic numbers and the setting
@@ -120,7 +120,7 @@ def test_make_encodes_the_nineteenth_century():
 
 def test_synthetic_number_is_refused_when_the_setting_is_off(settings):
     settings.EPORTAL_ALLOW_SYNTHETIC_IDS = False
-    error = error_of(identity.make(BIRTH))
+    error = error_of(national_id.make(BIRTH))
     assert error.code == "synthetic"
     with translation.override("en"):  # the UI default is bokmål
         assert "synthetic" in error.messages[0]
@@ -128,20 +128,20 @@ def test_synthetic_number_is_refused_when_the_setting_is_off(settings):
 
 def test_synthetic_number_is_accepted_when_the_setting_is_on(settings):
     settings.EPORTAL_ALLOW_SYNTHETIC_IDS = True
-    assert identity.parse(identity.make(BIRTH)).synthetic
+    assert national_id.parse(national_id.make(BIRTH)).synthetic
 
 
 def test_explicit_allow_synthetic_overrides_the_setting(settings):
     settings.EPORTAL_ALLOW_SYNTHETIC_IDS = True
-    assert error_of(identity.make(BIRTH), allow_synthetic=False).code == "synthetic"
+    assert error_of(national_id.make(BIRTH), allow_synthetic=False).code == "synthetic"
 
 
 def test_field_validator_follows_the_setting(settings):
-    number = identity.make(BIRTH)
-    identity.validate_national_id(number)
+    number = national_id.make(BIRTH)
+    national_id.validate_national_id(number)
     settings.EPORTAL_ALLOW_SYNTHETIC_IDS = False
     with pytest.raises(ValidationError):
-        identity.validate_national_id(number)
+        national_id.validate_national_id(number)
 
 
 # Each failure has its own code and message
@@ -152,7 +152,7 @@ def _wrong_digit(digit: str) -> str:
 
 
 def _failures() -> dict[str, str]:
-    good = identity.make(BIRTH)
+    good = national_id.make(BIRTH)
     both_check_digits_ok = with_check_digits(good[:9])
     assert both_check_digits_ok == good
     feb31 = first_complete("3182" + "85")  # 31 February 1985, synthetic month
@@ -163,7 +163,7 @@ def _failures() -> dict[str, str]:
         "checksum-first": good[:9] + _wrong_digit(good[9]) + good[10],
         "checksum-second": good[:10] + _wrong_digit(good[10]),
         "date": feb31,
-        "future": identity.make(future_birth),
+        "future": national_id.make(future_birth),
     }
 
 
@@ -188,7 +188,7 @@ def test_failure_messages_differ_from_one_another(settings):
     failures = _failures()
     messages = {name: error_of(raw).messages[0] for name, raw in failures.items()}
     settings.EPORTAL_ALLOW_SYNTHETIC_IDS = False
-    messages["synthetic"] = error_of(identity.make(BIRTH)).messages[0]
+    messages["synthetic"] = error_of(national_id.make(BIRTH)).messages[0]
     distinct = set(messages.values())
     # the two check-digit failures share one message; every other failure has its own
     assert messages["checksum-first"] == messages["checksum-second"]
@@ -196,7 +196,7 @@ def test_failure_messages_differ_from_one_another(settings):
 
 
 def test_length_message_says_how_many_digits():
-    assert "10" in error_of(identity.make(BIRTH)[:10]).messages[0]
+    assert "10" in error_of(national_id.make(BIRTH)[:10]).messages[0]
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "٠١٠١٨٠١٢٣٤٥", "1985-03-14"])
@@ -205,17 +205,17 @@ def test_empty_and_non_ascii_digits_are_refused(raw):
 
 
 def test_full_width_digits_are_read_as_ascii_digits():
-    number = identity.make(BIRTH)
+    number = national_id.make(BIRTH)
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in number)
-    assert identity.parse(full_width).value == number
+    assert national_id.parse(full_width).value == number
 
 
 def test_mask_shows_the_birth_date_part_only():
-    number = identity.make(BIRTH)
-    masked = identity.mask(number)
+    number = national_id.make(BIRTH)
+    masked = national_id.mask(number)
     assert masked.startswith(number[:6])
     assert number[6:] not in masked
-    assert identity.mask("123") == "***"
+    assert national_id.mask("123") == "***"
 
 
 # Property: make() and parse() agree
@@ -227,12 +227,12 @@ def test_mask_shows_the_birth_date_part_only():
     kind=st.sampled_from(["fnr", "dnr"]),
 )
 def test_made_number_parses_back_to_its_birth_date(born, individual, kind):
-    number = identity.make(born, individual, kind=kind)
-    parsed = identity.parse(number, allow_synthetic=True)
+    number = national_id.make(born, individual, kind=kind)
+    parsed = national_id.parse(number, allow_synthetic=True)
     assert parsed.birth_date == born
     assert parsed.kind == kind
     assert parsed.synthetic
-    assert identity.classify(number) == parsed.kind
+    assert national_id.classify(number) == parsed.kind
 
 
 @given(
@@ -240,8 +240,8 @@ def test_made_number_parses_back_to_its_birth_date(born, individual, kind):
     individual=st.integers(min_value=0, max_value=999),
 )
 def test_made_h_number_parses_back_to_its_birth_date(born, individual):
-    number = identity.make(born, individual, kind="hnr", synthetic=False)
-    parsed = identity.parse(number, allow_synthetic=False)
+    number = national_id.make(born, individual, kind="hnr", synthetic=False)
+    parsed = national_id.parse(number, allow_synthetic=False)
     assert parsed.birth_date == born
     assert parsed.kind == IdKind.HNR
 

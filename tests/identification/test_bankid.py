@@ -20,7 +20,7 @@ import time_machine
 from django.test import Client
 
 from clinics.models import AuditEvent, Patient
-from clinics.patient_session import (
+from identification.session import (
     SESSION_CLINIC,
     SESSION_LEVEL,
     SESSION_METHOD,
@@ -198,7 +198,7 @@ def test_unknown_person_is_told_they_are_not_registered(client, provider, clinic
     response = bankid_login(client, provider, pid=stranger)
 
     assert response.status_code == 403
-    assert "clinics/bankid_not_patient.html" in [t.name for t in response.templates]
+    assert "identification/bankid_not_patient.html" in [t.name for t in response.templates]
     body = response.content.decode()
     assert (
         "You are not registered as a patient with an active record at Bakkehuset legekontor" in body
@@ -254,7 +254,7 @@ def test_login_below_the_required_level_is_refused(client, provider, clinic, pat
     response = bankid_login(client, provider, pid=patient.national_id, acr=SUBSTANTIAL)
 
     assert response.status_code == 403
-    assert "clinics/bankid_level.html" in [t.name for t in response.templates]
+    assert "identification/bankid_level.html" in [t.name for t in response.templates]
     assert "Your login did not have a high enough security level" in response.content.decode()
     assert_no_patient_session(client)
     refusal = last_refusal()
