@@ -7,16 +7,15 @@ rendered in the language the patient booked in.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.utils import formats, translation
 
 from clinics.models import Clinic, Patient
 from sms.services import sms_queue
+from sms.texts import sms_text
 
 from ..models import Appointment
 from ..selectors import local_tz
@@ -61,31 +60,14 @@ _KINDS = {
 }
 
 
-#: What the templates may show (their context).
-_VALUES = ("date", "time", "practitioner", "clinic")
-
-
 def appointment_sms_text(appointment: Appointment, clinic: Clinic, kind: str) -> str:
     """The SMS text of ``kind`` about ``appointment``, in the active language."""
-    values = {
+    return sms_text(
+        kind,
         **_when(appointment.start),
-        "practitioner": appointment.practitioner.name,
-        "clinic": clinic.name,
-    }
-    return _pattern(kind, translation.get_language()) % values
-
-
-@functools.lru_cache(maxsize=64)
-def _pattern(kind: str, language: str | None) -> str:
-    """``templates/sms/<kind>.txt`` in ``language`` with a ``%(name)s`` where each value
-    goes: rendered once per kind and language, since rendering a template on every booking
-    cost a dozen times what formatting a string does. The templates only place the values
-    (no ``{% if %}`` on them)."""
-    marks = {name: f"\x00{name}\x00" for name in _VALUES}
-    text = render_to_string(f"sms/{kind}.txt", marks).strip().replace("%", "%%")
-    for name, mark in marks.items():
-        text = text.replace(mark, f"%({name})s")
-    return text
+        practitioner=appointment.practitioner.name,
+        clinic=clinic.name,
+    )
 
 
 def _sms_in_language(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
