@@ -74,11 +74,7 @@ class TwilioBackend(BaseSmsBackend):
         try:
             account = self.client.api.v2010.accounts(self.client.account_sid).fetch()
         except TwilioException as error:
-            status = getattr(error, "status", None)
-            reason = f"Twilio HTTP {status}, error {getattr(error, 'code', None)}"
-            if isinstance(status, int) and 400 <= status < 500 and status not in RETRYABLE_4XX:
-                raise PermanentError(reason) from None
-            raise TemporaryError(reason) from None
+            raise _refusal(error) from None
         except requests.RequestException as error:
             raise TemporaryError(f"Twilio unreachable ({type(error).__name__})") from error
         except ValueError as error:
@@ -95,13 +91,8 @@ class TwilioBackend(BaseSmsBackend):
         try:
             created = self.client.messages.create(body=message.text, **params)
         except TwilioException as error:
-            status = getattr(error, "status", None)
-            code = getattr(error, "code", None)
-            reason = f"Twilio HTTP {status}, error {code}"
             # "from None": Twilio's message quotes the number, keep it out of tracebacks.
-            if isinstance(status, int) and 400 <= status < 500 and status not in RETRYABLE_4XX:
-                raise PermanentError(reason) from None
-            raise TemporaryError(reason) from None
+            raise _refusal(error) from None
         except requests.Timeout as error:
             # Ambiguous: Twilio may have accepted the message (see services.sms_send).
             raise TemporaryError(f"Twilio timeout ({type(error).__name__})") from error
@@ -114,3 +105,13 @@ class TwilioBackend(BaseSmsBackend):
         if not created.sid:
             raise PermanentError("Twilio answered without a message id")
         return created.sid
+
+
+def _refusal(error: TwilioException) -> PermanentError | TemporaryError:
+    """Twilio's error answer as ours: a 4xx that retrying cannot fix is permanent; the
+    reason names the HTTP status and Twilio's error code, never the message's text."""
+    status = getattr(error, "status", None)
+    reason = f"Twilio HTTP {status}, error {getattr(error, 'code', None)}"
+    if isinstance(status, int) and 400 <= status < 500 and status not in RETRYABLE_4XX:
+        return PermanentError(reason)
+    return TemporaryError(reason)
