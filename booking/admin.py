@@ -54,16 +54,8 @@ class BookingSettingsAdmin(ClinicScopedAdmin):
         return super().has_add_permission(request)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if "horizon_weeks" in form.changed_data:  # the slots reach the new horizon
-            _regenerate_clinic(obj.clinic_id)
-
-
-def _regenerate_clinic(clinic_id: int) -> None:
-    ids = ScheduleTemplate.objects.filter(practitioner__clinic_id=clinic_id).values_list(
-        "practitioner_id", flat=True
-    )
-    services.slots_regenerate_later(practitioner_ids=list(ids))
+        # A new row is in the administrator's clinic already (the scoped form puts it there).
+        services.booking_settings_save(booking_settings=obj)
 
 
 @admin.register(AppointmentType)
@@ -88,19 +80,14 @@ class ScheduleTemplateForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         practitioner, valid_from = data.get("practitioner"), data.get("valid_from")
-        # A second template from the same date would leave it to chance which one applies
-        # (and the clinic's export could not be imported again).
         if (
             practitioner is not None
             and valid_from is not None
-            and ScheduleTemplate.objects.filter(practitioner=practitioner, valid_from=valid_from)
-            .exclude(pk=self.instance.pk)
-            .exists()
-        ):
-            self.add_error(
-                "valid_from",
-                _("This practitioner already has a template from this date; change that one."),
+            and services.schedule_template_start_taken(
+                practitioner_id=practitioner.pk, valid_from=valid_from, template_id=self.instance.pk
             )
+        ):
+            self.add_error("valid_from", services.TEMPLATE_START_TAKEN)
         return data
 
 
@@ -136,21 +123,17 @@ class ClosedDayAdmin(ClinicScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        self._regenerate(obj.clinic_id)
+        services.clinic_slots_regenerate_later(clinic_ids=[obj.clinic_id])
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         clinic_id = obj.clinic_id
         super().delete_model(request, obj)
-        self._regenerate(clinic_id)
+        services.clinic_slots_regenerate_later(clinic_ids=[clinic_id])
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         clinics = set(queryset.values_list("clinic_id", flat=True))
         super().delete_queryset(request, queryset)
-        for clinic_id in sorted(clinics):
-            self._regenerate(clinic_id)
-
-    def _regenerate(self, clinic_id: int) -> None:
-        _regenerate_clinic(clinic_id)
+        services.clinic_slots_regenerate_later(clinic_ids=clinics)
 
 
 @admin.register(Absence)
@@ -164,34 +147,13 @@ class AbsenceAdmin(ClinicScopedAdmin):
     list_select_related = ("practitioner",)
 
     def save_model(self, request: HttpRequest, obj: Absence, form: Any, change: bool) -> None:
-        before: set = set()
-        if change and obj.pk:
-            old = Absence.objects.get(pk=obj.pk)
-            before = set(old.days())
-            if old.practitioner_id != obj.practitioner_id:
-                super().save_model(request, obj, form, change)
-                services.absence_changed(
-                    practitioner_id=old.practitioner_id, before=before, after=set()
-                )
-                services.absence_changed(
-                    practitioner_id=obj.practitioner_id, before=set(), after=set(obj.days())
-                )
-                return
-        super().save_model(request, obj, form, change)
-        services.absence_changed(
-            practitioner_id=obj.practitioner_id, before=before, after=set(obj.days())
-        )
+        services.absence_save(absence=obj)
 
     def delete_model(self, request: HttpRequest, obj: Absence) -> None:
-        practitioner_id, days = obj.practitioner_id, set(obj.days())
-        super().delete_model(request, obj)
-        services.absence_changed(practitioner_id=practitioner_id, before=days, after=set())
+        services.absence_delete(absence=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        gone = [(a.practitioner_id, set(a.days())) for a in queryset]
-        super().delete_queryset(request, queryset)
-        for practitioner_id, days in gone:
-            services.absence_changed(practitioner_id=practitioner_id, before=days, after=set())
+        services.absences_delete(absences=queryset)
 
 
 @admin.register(Slot)

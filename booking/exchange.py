@@ -25,8 +25,8 @@ from django.core.exceptions import ValidationError
 from clinics.exchange import ImportContext
 from clinics.models import Clinic, key_validator
 
-from .models import AppointmentType, ScheduleRule, ScheduleTemplate, colour_validator
-from .services import slots_regenerate_later
+from .models import AppointmentType, ScheduleTemplate, colour_validator
+from .services import schedule_template_save, slots_regenerate_later
 
 TYPE_FIELDS = ("key", "name", "minutes", "colour", "online")
 TEMPLATE_FIELDS = ("practitioner", "valid_from", "valid_to", "rules")
@@ -189,59 +189,41 @@ class ScheduleTemplatesSection:
     def apply(self, data: list[dict[str, Any]], ctx: ImportContext) -> None:
         assert ctx.clinic is not None  # noqa: S101 - set by the import before sections apply
         types: dict[str, AppointmentType] = getattr(ctx, TYPE_KEYS)
-        existing = {
-            (t.practitioner_id, t.valid_from): t
-            for t in ScheduleTemplate.objects.filter(
-                practitioner__clinic=ctx.clinic
-            ).prefetch_related("rules")
-        }
+        templates = list(
+            ScheduleTemplate.objects.filter(practitioner__clinic=ctx.clinic).prefetch_related(
+                "rules"
+            )
+        )
+        existing = {(t.practitioner_id, t.valid_from): t for t in templates}
         changed: set[int] = set()
         kept: set[int] = set()
         for row in data:
             practitioner = ctx.practitioners[row["practitioner"]]
             valid_from = datetime.date.fromisoformat(row["valid_from"])
             valid_to = datetime.date.fromisoformat(row["valid_to"]) if row.get("valid_to") else None
-            wanted = sorted(
-                (
-                    r["weekday"],
-                    datetime.time.fromisoformat(r["start"]),
-                    datetime.time.fromisoformat(r["end"]),
-                    r["slot_minutes"],
-                    types[r["appointment_type"]].pk,
-                )
-                for r in row["rules"]
-            )
-            template = existing.get((practitioner.pk, valid_from))
-            if template is None:
-                template = ScheduleTemplate.objects.create(
-                    practitioner=practitioner, valid_from=valid_from, valid_to=valid_to
-                )
-                have: list[tuple] = []
-                ctx.count("schedule templates created")
-            else:
-                have = sorted(
-                    (r.weekday, r.start, r.end, r.slot_minutes, r.appointment_type_id)
-                    for r in template.rules.all()
-                )
-                if template.valid_to == valid_to and have == wanted:
-                    kept.add(template.pk)
-                    continue
-                if template.valid_to != valid_to:
-                    template.valid_to = valid_to
-                    template.save(update_fields=["valid_to", "updated"])
-                ctx.count("schedule templates updated")
-            if have != wanted:
-                template.rules.all().delete()
-                ScheduleRule.objects.bulk_create(
-                    ScheduleRule(
-                        template=template, weekday=w, start=s, end=e, slot_minutes=m,
-                        appointment_type_id=t,
+            template, outcome = schedule_template_save(
+                practitioner_id=practitioner.pk,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                rules=[
+                    (
+                        r["weekday"],
+                        datetime.time.fromisoformat(r["start"]),
+                        datetime.time.fromisoformat(r["end"]),
+                        r["slot_minutes"],
+                        types[r["appointment_type"]].pk,
                     )
-                    for w, s, e, m, t in wanted
-                )  # fmt: skip
+                    for r in row["rules"]
+                ],
+                template=existing.get((practitioner.pk, valid_from)),
+            )
             kept.add(template.pk)
-            changed.add(practitioner.pk)
-        for template in existing.values():
+            if outcome != "unchanged":
+                ctx.count(f"schedule templates {outcome}")
+                changed.add(practitioner.pk)
+        # The file is the clinic's whole set: a template it does not list goes, also a
+        # second template from one date that code made (the file matches only one of them).
+        for template in templates:
             if template.pk not in kept:
                 changed.add(template.practitioner_id)
                 template.delete()

@@ -1,4 +1,7 @@
-"""Reads for booking: settings, free slots, a patient's appointments.
+"""Reads for booking: settings, free slots, a patient's appointments; and the rules that
+views, services and queries share: when a patient may book (:func:`booking_window`,
+:func:`urgent_window`, :func:`bookable_window`) and how many appointments they may hold
+(:func:`appointment_limit`, :func:`held_appointments`).
 
 Every free-slot read is one query whatever the size of the clinic: the slots of the asked
 window, minus those blocked, of a type not offered online, or overlapping a booked
@@ -22,6 +25,7 @@ from eportal.db.prepared import PreparedQuery
 from .models import MAX_DURATION, Appointment, BookingSettings, Slot
 
 Status = Appointment.Status
+DAY = datetime.timedelta(days=1)
 
 
 def local_tz() -> ZoneInfo:
@@ -44,7 +48,8 @@ def booking_settings(clinic: Clinic | int) -> BookingSettings:
     """The clinic's booking settings; the defaults (unsaved) when it has none.
 
     No query for a clinic read with ``select_related("booking_settings")`` (the patient's
-    clinic is, on every patient request: ``EPORTAL_PATIENT_SELECT_RELATED``); else one.
+    clinic is, on every patient request: booking's AppConfig asks the patient session for
+    it, ``clinics.selectors.read_with_patient``); else one.
     """
     if isinstance(clinic, Clinic) and Clinic.booking_settings.is_cached(clinic):
         return settings_of_loaded_clinic(clinic)
@@ -63,19 +68,44 @@ def settings_of_loaded_clinic(clinic: Clinic) -> BookingSettings:
 
 @dataclass(frozen=True)
 class Window:
-    """The times a patient may book, for ordinary booking."""
+    """The times a patient may book: from ``earliest`` until before ``horizon_end``."""
 
     earliest: datetime.datetime
     horizon_end: datetime.datetime
 
+    def __contains__(self, when: datetime.datetime) -> bool:
+        return self.earliest <= when < self.horizon_end
+
 
 def booking_window(rules: BookingSettings, now: datetime.datetime | None = None) -> Window:
+    """Ordinary booking: from the clinic's minimum notice to the end of its horizon."""
     now = now or timezone.now()
     horizon_day = local_today(now) + datetime.timedelta(weeks=rules.horizon_weeks)
     return Window(
         earliest=now + datetime.timedelta(minutes=rules.min_notice_minutes),
         horizon_end=local_midnight(horizon_day),
     )
+
+
+def urgent_window(now: datetime.datetime | None = None) -> Window:
+    """Urgent appointments: today, from now on."""
+    now = now or timezone.now()
+    return Window(earliest=now, horizon_end=local_midnight(local_today(now) + DAY))
+
+
+def bookable_window(
+    clinic: Clinic, *, urgent: bool, now: datetime.datetime | None = None
+) -> Window:
+    """When a patient of ``clinic`` may book, for urgent or ordinary booking."""
+    if urgent:
+        return urgent_window(now)
+    return booking_window(booking_settings(clinic), now)
+
+
+def appointment_limit(clinic: Clinic, *, urgent: bool) -> int:
+    """How many future online appointments of a kind a patient may hold: one urgent at a
+    time, and the clinic's ``max_future_online`` ordinary ones."""
+    return 1 if urgent else booking_settings(clinic).max_future_online
 
 
 def overlapping_booked() -> QuerySet[Appointment]:
@@ -157,14 +187,22 @@ def patient_appointments(patient: Patient) -> list[Appointment]:
     )
 
 
+def held_appointments(
+    *, patient_id: int, urgent: bool, now: datetime.datetime
+) -> QuerySet[Appointment]:
+    """The patient's appointments that count towards :func:`appointment_limit`: booked, in
+    the future, of the same kind (urgent or not)."""
+    return Appointment.objects.filter(
+        patient_id=patient_id, status=Status.BOOKED, start__gt=now, urgent=urgent
+    )
+
+
 def limit_reached(patient: Patient, *, urgent: bool, now: datetime.datetime | None = None) -> bool:
     """Whether the patient already holds as many future online appointments as the clinic
     allows (one urgent at a time): one query. The booking checks it again under its locks."""
-    limit = 1 if urgent else booking_settings(patient.clinic).max_future_online
-    held = Appointment.objects.filter(
-        patient=patient, status=Status.BOOKED, start__gt=now or timezone.now(), urgent=urgent
-    ).count()
-    return held >= limit
+    limit = appointment_limit(patient.clinic, urgent=urgent)
+    held = held_appointments(patient_id=patient.pk, urgent=urgent, now=now or timezone.now())
+    return held.count() >= limit
 
 
 def patient_appointment(patient: Patient, appointment_id: int) -> Appointment | None:

@@ -1,23 +1,21 @@
 """Patient pages: book an appointment, my appointments, urgent appointment today.
 
 Thin views: parse, ask the selectors or call one service, render. Who may be booked is
-decided by ``delegation.selectors`` alone. Dates and times are formatted once, in Python,
-for all the slots of a page (no template filter per slot).
+decided by ``delegation.selectors`` alone. The slot page's HTML is built in
+:mod:`booking.rendering` (dates and times formatted once, in Python, for all the slots of a
+page).
 """
 
 from __future__ import annotations
 
 import datetime
-import functools
 from dataclasses import dataclass
-from html import escape
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone, translation
-from django.utils.safestring import SafeString, mark_safe
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -31,9 +29,20 @@ from identification.session import patient_required
 from . import services
 from .forms import ReasonForm
 from .models import Appointment
+from .rendering import (
+    SlotView,
+    appointment_ics,
+    day_label,
+    local_time,
+    practitioner_picker,
+    slot_views,
+    week_buttons,
+    week_days,
+    week_grid,
+)
 from .selectors import (
+    bookable_window,
     booking_settings,
-    booking_window,
     first_free_slot,
     free_slot_rows,
     free_slots,
@@ -43,138 +52,11 @@ from .selectors import (
     local_tz,
     patient_appointment,
     patient_appointments,
+    urgent_window,
 )
 
 DAY = datetime.timedelta(days=1)
 WEEK = datetime.timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class SlotView:
-    id: int
-    time: str
-    label: str
-    url: str
-
-
-@dataclass(frozen=True)
-class DayView:
-    date: datetime.date
-    label: str
-    #: The day's slot buttons, escaped and joined once in Python (empty: no free time).
-    buttons: SafeString
-
-    @property
-    def anchor(self) -> str:
-        """The day's part of its heading id."""
-        return self.date.strftime("%Y%m%d")
-
-
-def _week_days(monday: datetime.date, by_day: dict[datetime.date, SafeString]) -> list[DayView]:
-    """Monday to Friday, and a weekend day that has free times."""
-    return [
-        DayView(day, _day_label(day), by_day.get(day, SafeString("")))
-        for day in (monday + i * DAY for i in range(7))
-        if day.weekday() < 5 or day in by_day
-    ]
-
-
-def _week_grid(days: list[DayView]) -> SafeString:
-    """The days, each a section headed by its date with its slot buttons: built once in
-    Python, as the buttons are (a template loop over the days was a fifth of the page's
-    time)."""
-    none_free = escape(_("No free times"))
-    sections = []
-    for day in days:
-        anchor = f"day-{day.anchor}"
-        body = (
-            f'<ul class="list-unstyled d-flex flex-wrap gap-2">{day.buttons}</ul>'
-            if day.buttons
-            else f'<p class="small text-body-secondary">{none_free}</p>'
-        )
-        sections.append(
-            f'<section class="col" aria-labelledby="{anchor}">'
-            f'<h3 class="h6" id="{anchor}">{escape(day.label)}</h3>{body}</section>'
-        )
-    grid = '<div class="row row-cols-1 row-cols-md-3 row-cols-lg-5 g-3">'
-    # Labels are escaped here, the buttons in _week_buttons.
-    return mark_safe(grid + "".join(sections) + "</div>")  # noqa: S308  # nosec B308 B703
-
-
-def _picker(practitioners: list[Practitioner], chosen: Practitioner) -> SafeString:
-    """The practitioner picker's items, built once in Python (as the slot buttons are)."""
-    items = []
-    for p in practitioners:
-        active, current = (" active", ' aria-current="page"') if p.pk == chosen.pk else ("", "")
-        items.append(
-            f'\n        <li class="nav-item"><a class="nav-link{active}" '
-            f'href="?p={p.pk:d}"{current}>{escape(p.name)}</a></li>\n      '
-        )
-    return mark_safe("".join(items))  # noqa: S308  # nosec B308 B703 - the only value, the name, is escaped
-
-
-def _week_buttons(
-    rows: list[tuple[int, datetime.datetime, int]], name: str, base_url: str
-) -> dict[datetime.date, SafeString]:
-    """Each day's slot buttons as HTML: the time, and an accessible label naming the time,
-    the day and the practitioner. ``html.escape`` maps character by character, so the label
-    is assembled from parts escaped once per page or day instead of once per slot."""
-    tz = local_tz()
-    pattern = escape(_("%(time)s, %(day)s, %(practitioner)s"))
-    url, practitioner = escape(base_url), escape(name)
-    by_day: dict[datetime.date, list[str]] = {}
-    day_labels: dict[datetime.date, str] = {}
-    for pk, start, _practitioner_id in rows:
-        local = start.astimezone(tz)
-        day = local.date()
-        buttons = by_day.get(day)
-        if buttons is None:
-            buttons = by_day[day] = []
-            day_labels[day] = escape(_day_label(day))
-        time = f"{local.hour:02d}:{local.minute:02d}"
-        label = pattern % {"time": time, "day": day_labels[day], "practitioner": practitioner}
-        buttons.append(
-            f'<li><a class="btn btn-outline-primary btn-sm" id="slot-{pk:d}" '
-            f'href="{url}{pk:d}/" aria-label="{label}">{time}</a></li>'
-        )
-    return {day: mark_safe("".join(buttons)) for day, buttons in by_day.items()}  # noqa: S308  # nosec B308 B703 - escaped above
-
-
-def _day_label(day: datetime.date) -> str:
-    return _day_label_in(day, translation.get_language())
-
-
-@functools.lru_cache(maxsize=1024)
-def _day_label_in(day: datetime.date, language: str | None) -> str:
-    # ``language`` is the active one (the key): the label depends on nothing else, and a
-    # week page asks for each day's label about twice.
-    return formats.date_format(day, "l j. F")
-
-
-def _slot_views(
-    rows: list[tuple[int, datetime.datetime, int]],
-    names: dict[int, str],
-    base_url: str,
-) -> dict[datetime.date, list[SlotView]]:
-    """Slots grouped by local day, each with its time and an accessible label naming the day,
-    the time and the practitioner."""
-    tz = local_tz()
-    pattern = _("%(time)s, %(day)s, %(practitioner)s")
-    day_labels: dict[datetime.date, str] = {}
-    by_day: dict[datetime.date, list[SlotView]] = {}
-    for pk, start, practitioner_id in rows:
-        local = start.astimezone(tz)
-        day = local.date()
-        if day not in day_labels:
-            day_labels[day] = _day_label(day)
-        time = f"{local.hour:02d}:{local.minute:02d}"
-        label = pattern % {
-            "time": time,
-            "day": day_labels[day],
-            "practitioner": names.get(practitioner_id, ""),
-        }
-        by_day.setdefault(day, []).append(SlotView(pk, time, label, f"{base_url}{pk}/"))
-    return by_day
 
 
 def _monday(day: datetime.date) -> datetime.date:
@@ -212,9 +94,8 @@ def book(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if not practitioners:
         return render(request, "booking/book.html", context)
     chosen = _chosen(practitioners, request.GET.get("p"))
-    rules = booking_settings(clinic)
     now = timezone.now()
-    window = booking_window(rules, now)
+    window = bookable_window(clinic, urgent=False, now=now)
     first_monday = _monday(local_today(now))
     last_monday = _monday(window.horizon_end.astimezone(local_tz()).date() - DAY)
     monday = _parse_week(request.GET.get("week")) or first_monday
@@ -225,14 +106,14 @@ def book(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if start < end:
         rows = free_slot_rows(practitioner_ids=[chosen.pk], start=start, end=end)
     base_url = cached_reverse("booking:book", clinic.ep_ident)
-    days = _week_days(monday, _week_buttons(rows, chosen.name, base_url))
+    days = week_days(monday, week_buttons(rows, chosen.name, base_url))
     week_end = monday + 6 * DAY
     context.update(
         {
             "chosen": chosen,
-            "picker": _picker(practitioners, chosen),
+            "picker": practitioner_picker(practitioners, chosen),
             "days": days,
-            "week_grid": _week_grid(days),
+            "week_grid": week_grid(days),
             "any_free": bool(rows),
             "week_label": _("%(first)s – %(last)s")
             % {
@@ -254,7 +135,7 @@ def first_free(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if not practitioners:
         return redirect("booking:book", ep_ident=ep_ident)
     chosen = _chosen(practitioners, request.GET.get("p"))
-    window = booking_window(booking_settings(patient.clinic))
+    window = bookable_window(patient.clinic, urgent=False)
     found = first_free_slot(
         practitioner_id=chosen.pk, start=window.earliest, end=window.horizon_end
     )
@@ -271,21 +152,17 @@ def _alternatives(
     request: HttpRequest, practitioner_ids: list[int], names: dict[int, str], *, urgent: bool
 ) -> list[SlotView]:
     """A few fresh free slots to offer after a conflict (one query)."""
-    patient = request.patient
-    now = timezone.now()
-    if urgent:
-        start, end = now, local_midnight(local_today(now) + DAY)
-        base = reverse("booking:urgent", kwargs={"ep_ident": patient.clinic.ep_ident})
-    else:
-        window = booking_window(booking_settings(patient.clinic), now)
-        start, end = window.earliest, window.horizon_end
-        base = reverse("booking:book", kwargs={"ep_ident": patient.clinic.ep_ident})
-    rows = list(
-        free_slots(practitioner_ids=practitioner_ids, start=start, end=end).values_list(
-            "pk", "start", "practitioner_id"
-        )[:6]
+    clinic = request.patient.clinic
+    window = bookable_window(clinic, urgent=urgent)
+    base = reverse(
+        "booking:urgent" if urgent else "booking:book", kwargs={"ep_ident": clinic.ep_ident}
     )
-    by_day = _slot_views(rows, names, base)
+    rows = list(
+        free_slots(
+            practitioner_ids=practitioner_ids, start=window.earliest, end=window.horizon_end
+        ).values_list("pk", "start", "practitioner_id")[:6]
+    )
+    by_day = slot_views(rows, names, base)
     return [slot for slots in by_day.values() for slot in slots]
 
 
@@ -297,14 +174,9 @@ def _offered_slot(
     patient = request.patient
     practitioners = practitioners_for(patient, "urgent" if urgent else "booking")
     names = {p.pk: p.name for p in practitioners}
-    now = timezone.now()
-    if urgent:
-        start, end = now, local_midnight(local_today(now) + DAY)
-    else:
-        window = booking_window(booking_settings(patient.clinic), now)
-        start, end = window.earliest, window.horizon_end
+    window = bookable_window(patient.clinic, urgent=urgent)
     row = (
-        free_slots(practitioner_ids=list(names), start=start, end=end)
+        free_slots(practitioner_ids=list(names), start=window.earliest, end=window.horizon_end)
         .filter(pk=slot_id)
         .values_list("pk", "start", "practitioner_id")
         .first()
@@ -358,8 +230,8 @@ def _confirm(request: HttpRequest, ep_ident: str, slot_id: int, *, urgent: bool)
         "clinic": clinic,
         "form": form,
         "urgent": urgent,
-        "day": _day_label(local.date()),
-        "time": f"{local.hour:02d}:{local.minute:02d}",
+        "day": day_label(local.date()),
+        "time": local_time(local),
         "practitioner": names[row[2]],
         "back_url": reverse(
             "booking:urgent" if urgent else "booking:book", kwargs={"ep_ident": ep_ident}
@@ -396,8 +268,8 @@ def booked(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResp
         {
             "clinic": request.patient.clinic,
             "appointment": appointment,
-            "day": _day_label(local.date()),
-            "time": f"{local.hour:02d}:{local.minute:02d}",
+            "day": day_label(local.date()),
+            "time": local_time(local),
         },
     )
 
@@ -425,7 +297,7 @@ def mine(request: HttpRequest, ep_ident: str) -> HttpResponse:
         view = AppointmentView(
             appointment,
             formats.date_format(local.date(), "l j. F Y"),
-            f"{local.hour:02d}:{local.minute:02d}",
+            local_time(local),
             active and now <= services.cancel_deadline(appointment, rules.cancel_deadline_hours),
         )
         (upcoming if active and appointment.end > now else past).append(view)
@@ -464,40 +336,13 @@ def cancel(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResp
     return redirect("booking:mine", ep_ident=ep_ident)
 
 
-def _ics_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
 @patient_required
 def ics(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
     """The appointment as an iCalendar file (no reason in it: calendars travel)."""
     appointment = _appointment_or_404(request, appointment_id)
-    clinic = request.patient.clinic
-    fmt = "%Y%m%dT%H%M%SZ"
-    utc = datetime.UTC
-    summary = _("Appointment with %(practitioner)s") % {
-        "practitioner": appointment.practitioner.name
-    }
-    location = ", ".join(part for part in (clinic.name, clinic.address) if part)
-    status = "CANCELLED" if appointment.status == Appointment.Status.CANCELLED else "CONFIRMED"
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//ePortal//booking//EN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:appointment-{appointment.pk}@{clinic.ep_ident.lower()}.eportal",
-        f"DTSTAMP:{appointment.created.astimezone(utc).strftime(fmt)}",
-        f"DTSTART:{appointment.start.astimezone(utc).strftime(fmt)}",
-        f"DTEND:{appointment.end.astimezone(utc).strftime(fmt)}",
-        f"SUMMARY:{_ics_text(summary)}",
-        f"LOCATION:{_ics_text(location)}",
-        f"STATUS:{status}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
     response = HttpResponse(
-        "\r\n".join(lines) + "\r\n", content_type="text/calendar; charset=utf-8"
+        appointment_ics(appointment, request.patient.clinic),
+        content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="time-{appointment.pk}.ics"'
     return response
@@ -510,19 +355,19 @@ def urgent(request: HttpRequest, ep_ident: str) -> HttpResponse:
     clinic = patient.clinic
     practitioners = practitioners_for(patient, "urgent")
     names = {p.pk: p.name for p in practitioners}
-    now = timezone.now()
     # Today's free times, grouped by practitioner (in the matrix's order): two practitioners'
     # 14:00 are two different buttons, and sighted users see whose each one is.
     groups: list[tuple[str, list[SlotView]]] = []
     if practitioners:
+        window = urgent_window()
         rows = free_slot_rows(
-            practitioner_ids=list(names), start=now, end=local_midnight(local_today(now) + DAY)
+            practitioner_ids=list(names), start=window.earliest, end=window.horizon_end
         )
         base = reverse("booking:urgent", kwargs={"ep_ident": clinic.ep_ident})
         for practitioner in practitioners:
             own = [row for row in rows if row[2] == practitioner.pk]
             if own:
-                views = _slot_views(own, names, base).values()
+                views = slot_views(own, names, base).values()
                 groups.append((practitioner.name, [s for day in views for s in day]))
     return render(
         request,

@@ -197,6 +197,8 @@ class PatientAdmin(ClinicScopedAdmin):
     to the audit log. Search takes a whole number (an exact match).
     """
 
+    audit_read_action = "patient.read"
+
     form = PatientAdminForm
     list_display = ("name", "masked_id", "patient_list", "has_mobile", "journal_active")
     list_filter = ("journal_active", "patient_list")
@@ -272,16 +274,6 @@ class PatientAdmin(ClinicScopedAdmin):
         }
         response = TemplateResponse(request, "admin/clinics/patient/national_id.html", context)
         add_never_cache_headers(response)
-        return response
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            patient = self.get_object(request, object_id)
-            if patient is not None:
-                audit.record("patient.read", request=request, obj=patient)
         return response
 
     @admin.display(description=_("mobile registered"), boolean=True)

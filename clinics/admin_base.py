@@ -211,6 +211,20 @@ def _clinic_form(form: type, clinic_id: int) -> type:
 class ClinicScopedAdmin(ClinicScoping, ClinicStaffPermissions, admin.ModelAdmin):
     """The ModelAdmin of clinic-owned data (see the module docstring)."""
 
+    #: The audit action recorded each time staff open an object's page (``"patient.read"``);
+    #: None records nothing. The one place where a staff read is written to the audit log.
+    audit_read_action: str | None = None
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if self.audit_read_action and request.method == "GET" and response.status_code == 200:
+            obj = (getattr(response, "context_data", None) or {}).get("original")
+            if obj is not None:
+                audit.record(self.audit_read_action, request=request, obj=obj)
+        return response
+
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters = list(super().get_list_filter(request))
         if request.user.is_superuser:

@@ -12,6 +12,25 @@ from .national_id import LOGIN_KINDS
 
 _EP_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
+# What the patient session reads with the patient on every request: the clinic and the
+# patient list, and what other apps add (booking: the clinic's booking settings).
+_PATIENT_RELATED: list[str] = ["clinic", "patient_list"]
+
+
+def read_with_patient(*lookups: str) -> None:
+    """Read these relations (``select_related`` lookups from :class:`Patient`) with the
+    patient on every patient request: one join instead of a query on each page that needs
+    them. Call it from an ``AppConfig.ready()``, before the first request (the session's
+    query is compiled once)."""
+    for lookup in lookups:
+        if lookup not in _PATIENT_RELATED:
+            _PATIENT_RELATED.append(lookup)
+
+
+def patient_related() -> tuple[str, ...]:
+    """The ``select_related`` lookups of the patient session's read of the patient."""
+    return tuple(_PATIENT_RELATED)
+
 
 def clinic_by_ep_ident(ep_ident: str | None) -> Clinic | None:
     """The active clinic with this EP identifier (any letter case), else None."""

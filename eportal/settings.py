@@ -144,10 +144,6 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Read with the patient on every patient request (identification.session): the clinic, the
-# patient list and the clinic's booking settings (one join instead of a query per page).
-EPORTAL_PATIENT_SELECT_RELATED = ["clinic", "clinic__booking_settings", "patient_list"]
-
 # Cache (Redis when REDIS_URL is set, else in-process memory)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -22,11 +22,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from clinics import audit
 from clinics.models import Clinic, Patient
 from sms.services import sms_queue
+from sms.texts import sms_text
 
 from .models import LoginChallenge, PatientCredential, ThrottleEvent
 from .selectors import eligible_patient
@@ -331,12 +331,8 @@ def deliver_code(*, challenge_id: int, serial: int) -> bool:
         challenge.code_hash = _keyed_hash("code", challenge.token, code)
         challenge.code_delivered_serial = serial
         challenge.save(update_fields=["code_hash", "code_delivered_serial"])
-        minutes = settings.EPORTAL_CODE_TTL // 60
         with translation.override(challenge.language or settings.LANGUAGE_CODE):
-            text = _(
-                "Your ePortal code is %(code)s. It is valid for %(minutes)d minutes. "
-                "Never share it."
-            ) % {"code": code, "minutes": minutes}
+            text = sms_text("login_code", code=code, minutes=settings.EPORTAL_CODE_TTL // 60)
         sms_queue(
             clinic_id=challenge.clinic_id,
             to=patient.mobile,
@@ -423,11 +419,7 @@ def set_password(*, challenge: LoginChallenge, password: str) -> Patient:
     _credential, created = PatientCredential.objects.update_or_create(
         patient=patient, defaults={"password": make_password(password)}
     )
-    text = (
-        _("Your ePortal password was set. If this was not you, call your clinic.")
-        if created
-        else _("Your ePortal password was changed. If this was not you, call your clinic.")
-    )
+    text = sms_text("password_set" if created else "password_changed")
     sms_queue(clinic_id=patient.clinic_id, to=patient.mobile, text=text, purpose="password_set")
     audit.record(
         "patient.password_set",

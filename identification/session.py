@@ -21,7 +21,7 @@ from django.utils.cache import add_never_cache_headers
 
 from clinics import audit
 from clinics.models import Patient
-from clinics.selectors import may_use_portal
+from clinics.selectors import may_use_portal, patient_related
 from eportal.db.prepared import PreparedQuery
 
 SESSION_PATIENT = "patient_id"
@@ -118,9 +118,8 @@ def auth_method(request: HttpRequest) -> str | None:
 
 # Read on every request of a logged-in patient: compiled once, then only bound.
 def _patient_query(pk: int, clinic_id: int | None) -> Any:
-    # What is read with the patient: their clinic and list, plus what the project wires in
-    # (eportal's settings add the clinic's booking settings, saving the booking pages a query).
-    related = getattr(settings, "EPORTAL_PATIENT_SELECT_RELATED", ("clinic", "patient_list"))
+    # With the patient: their clinic and list, and what apps add (clinics.selectors).
+    related = patient_related()
     return Patient.objects.select_related(*related).filter(pk=pk, clinic_id=clinic_id)[:1]
 
 

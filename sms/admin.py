@@ -22,6 +22,7 @@ from .models import OutboxMessage
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyClinicScopedAdmin):
+    audit_read_action = "sms.outbox_viewed"
     list_display = ("created", "recipient_masked", "purpose", "status", "attempts", "sent_at")
     list_filter = ("status", "purpose")
     # Exact matches only: staff can look up "the SMS to this number" without the list
@@ -70,14 +71,4 @@ class OutboxMessageAdmin(ReadOnlyClinicScopedAdmin):
         if request.method == "GET" and response.status_code == 200:
             # Neither the search (a phone number) nor the filters go in the event.
             audit.record("sms.outbox_list_viewed", request=request)
-        return response
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            message = getattr(response, "context_data", {}).get("original")
-            if message is not None:
-                audit.record("sms.outbox_viewed", request=request, obj=message)
         return response

@@ -140,14 +140,14 @@ def test_a_booking_that_commits_behind_the_lock_becomes_slot_taken(world, monkey
     """The database has the last word: when another appointment for the slot appears after
     the locking statement (a writer that took no lock), the insert's IntegrityError, raised
     inside the pipelined transaction, becomes SlotTaken and nothing of this booking stays."""
-    from booking import services
+    from booking import queries, services
     from clinics.models import AuditEvent
     from sms.models import OutboxMessage
 
     soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)
     slot = make_slot(world.gp, world.ep, soon.replace(minute=0, second=0, microsecond=0))
     other = factories.make_patient(world.clinic, patient_list=world.gp_list)
-    original = services._LOCK_SLOTS
+    original = queries._LOCK_SLOTS
 
     def lock_then_someone_books(**values):
         rows = original(**values)
@@ -161,7 +161,7 @@ def test_a_booking_that_commits_behind_the_lock_becomes_slot_taken(world, monkey
         )
         return rows
 
-    monkeypatch.setattr(services, "_LOCK_SLOTS", lock_then_someone_books)
+    monkeypatch.setattr(queries, "_LOCK_SLOTS", lock_then_someone_books)
     with pytest.raises(services.SlotTaken):
         services.appointment_book(patient=world.patient, slot_id=slot.pk, reason="Kontroll")
     assert not Appointment.objects.filter(patient=world.patient).exists()

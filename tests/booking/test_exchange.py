@@ -101,3 +101,31 @@ def test_every_error_is_reported_by_place_and_nothing_is_imported():
     }
     assert not Clinic.objects.filter(ep_ident="TIMEBOK").exists()
     assert not AppointmentType.objects.exists()
+
+
+def test_a_second_template_from_one_date_goes_with_the_next_import():
+    """Code may make two templates from one date; the import leaves the file's one."""
+    import_clinic(document())
+    first = ScheduleTemplate.objects.get()
+    ScheduleTemplate.objects.create(practitioner=first.practitioner, valid_from=first.valid_from)
+    stats = import_clinic(document())
+    assert stats["schedule templates deleted"] == 1
+    template = ScheduleTemplate.objects.get()
+    assert [(r.weekday, f"{r.start:%H:%M}") for r in template.rules.all()] == [(1, "08:00")]
+
+
+def test_one_template_per_practitioner_and_start_date_for_the_import_too():
+    from django.core.exceptions import ValidationError
+
+    from booking.services import schedule_template_save
+
+    import_clinic(document())
+    first = ScheduleTemplate.objects.get()
+    with pytest.raises(ValidationError):
+        schedule_template_save(
+            practitioner_id=first.practitioner_id,
+            valid_from=first.valid_from,
+            valid_to=None,
+            rules=[],
+        )
+    assert ScheduleTemplate.objects.count() == 1

@@ -16,8 +16,8 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from booking.models import Appointment, Slot
+from booking.queries import lock_slots_queryset
 from booking.selectors import free_slots
-from booking.services import _lock_slots_query
 from tests.factories import build_booking_world, make_slot, oslo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -69,12 +69,11 @@ def add_history(w, days: range) -> None:
 def measured(w) -> tuple[int, int]:
     week = free_slots(practitioner_ids=[w.gp.pk], start=WEEK, end=WEEK + datetime.timedelta(days=7))
     with transaction.atomic():
-        lock = _lock_slots_query(
+        lock = lock_slots_queryset(
             slot_id=w.slot.pk,
             patient_id=w.patient.pk,
             clinic_id=w.clinic.pk,
             list_id=w.gp_list.pk,
-            may_use_portal=True,
             now=NOW,
             urgent=False,
         )

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from clinics.models import Practitioner
 from delegation.models import MatrixCell, Service, ServiceMatrix
-from delegation.selectors import practitioners_for
+from delegation.selectors import practitioners_for, practitioners_for_queryset
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -122,5 +122,7 @@ def test_returns_exactly_the_ticked_enabled_practitioners_of_the_patients_row(db
         for service in Service:
             result = practitioners_for(patient, service)
             assert result == expected(shape, practitioners, lists, row, service)
+            # The compiled query and the queryset are one rule.
+            assert result == list(practitioners_for_queryset(patient, service))
             assert all(p.clinic_id == here.pk for p in result)
         transaction.set_rollback(True)

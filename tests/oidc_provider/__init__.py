@@ -7,9 +7,6 @@
 
 from __future__ import annotations
 
-import json
-import select
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +16,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+
+from tests.processes import json_server
 
 PROVIDER = Path(__file__).with_name("provider.py")
 HIGH = "idporten-loa-high"
@@ -91,21 +90,5 @@ def running_provider(
     command += ["--client-id", client_id, "--client-secret", client_secret]
     for uri in redirect_uris:
         command += ["--redirect-uri", uri]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        line = process.stdout.readline() if ready else ""
-        if not line:
-            raise RuntimeError(f"the test OIDC provider did not start (exit {process.poll()})")
-        issuer = json.loads(line)["issuer"]
-        yield TestProvider(issuer=issuer, client_id=client_id, client_secret=client_secret)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    with json_server(command, name="the test OIDC provider") as ready:
+        yield TestProvider(issuer=ready["issuer"], client_id=client_id, client_secret=client_secret)

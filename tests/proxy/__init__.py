@@ -5,10 +5,7 @@ from a chosen loopback address (127.0.0.2, 127.0.0.3, ...) so that two "people" 
 from __future__ import annotations
 
 import http.client
-import json
 import re
-import select
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,33 +13,17 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+from tests.processes import json_server
+
 SERVER = Path(__file__).with_name("server.py")
 
 
 @contextmanager
 def running_proxy(upstream: str) -> Iterator[int]:
     """A proxy in front of ``upstream`` (``host:port``); yields the port it listens on."""
-    process = subprocess.Popen(
-        [sys.executable, str(SERVER), "--upstream", upstream, "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        line = process.stdout.readline() if ready else ""
-        if not line:
-            raise RuntimeError(f"the test proxy did not start (exit {process.poll()})")
-        yield json.loads(line)["port"]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    command = [sys.executable, str(SERVER), "--upstream", upstream, "--port", "0"]
+    with json_server(command, name="the test proxy") as ready:
+        yield ready["port"]
 
 
 class Browser:

@@ -1,0 +1,72 @@
+"""Writes for booking, by topic; import them from here.
+
+- :mod:`.slots`: the timebook: slots made from the schedule templates, blocked slots;
+- :mod:`.schedule`: what the timebook is laid out with: schedule templates, absences, closed
+  days, booking settings (the admin and the import call these);
+- :mod:`.appointments`: booking and cancelling;
+- :mod:`.reminders`: the day-before reminders;
+- :mod:`.notices`: the SMS a patient gets about an appointment.
+"""
+
+from __future__ import annotations
+
+from .appointments import (
+    BookingError,
+    CancelTooLate,
+    LimitReached,
+    SlotTaken,
+    SlotUnavailable,
+    appointment_book,
+    appointment_cancel,
+    cancel_deadline,
+)
+from .reminders import REMINDER_WINDOW, reminders_send
+from .schedule import (
+    TEMPLATE_START_TAKEN,
+    absence_delete,
+    absence_save,
+    absences_delete,
+    booking_settings_save,
+    clinic_slots_regenerate_later,
+    schedule_template_save,
+    schedule_template_start_taken,
+)
+from .slots import (
+    GenerationResult,
+    absence_changed,
+    expand_templates,
+    practitioner_day_set_blocked,
+    slots_generate,
+    slots_generate_all,
+    slots_regenerate_later,
+    slots_set_blocked,
+)
+
+__all__ = [
+    "REMINDER_WINDOW",
+    "TEMPLATE_START_TAKEN",
+    "BookingError",
+    "CancelTooLate",
+    "GenerationResult",
+    "LimitReached",
+    "SlotTaken",
+    "SlotUnavailable",
+    "absence_changed",
+    "absence_delete",
+    "absence_save",
+    "absences_delete",
+    "appointment_book",
+    "appointment_cancel",
+    "booking_settings_save",
+    "cancel_deadline",
+    "clinic_slots_regenerate_later",
+    "expand_templates",
+    "practitioner_day_set_blocked",
+    "reminders_send",
+    "schedule_template_save",
+    "schedule_template_start_taken",
+    "slots_generate",
+    "slots_generate_all",
+    "slots_regenerate_later",
+    "slots_set_blocked",
+]

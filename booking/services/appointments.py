@@ -1,0 +1,187 @@
+"""Writes for appointments: booking and cancelling.
+
+Booking is race-safe by construction (see :func:`appointment_book`): the database refuses a
+second booked appointment for a slot (partial unique constraint) and, on PostgreSQL, two
+overlapping booked appointments of one practitioner (exclusion constraint); the service locks
+the patient's row and the practitioner's overlapping slots first, so concurrent attempts queue
+instead of failing late, and an IntegrityError that still gets through becomes
+:class:`SlotTaken`, never a 500.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone, translation
+
+from clinics import audit
+from clinics.models import Patient
+from clinics.selectors import may_use_portal
+
+from ..models import Appointment
+from ..queries import booking_transaction
+from ..selectors import appointment_limit, bookable_window, settings_of_loaded_clinic
+from .notices import appointment_sms
+
+Status = Appointment.Status
+
+
+class BookingError(Exception):
+    """The booking was refused; ``code`` says why (the view chooses the words)."""
+
+    code = "error"
+
+
+class SlotTaken(BookingError):
+    code = "taken"
+
+
+class SlotUnavailable(BookingError):
+    """Not (or no longer) offered to this patient: unknown, blocked, too soon, not allowed."""
+
+    code = "unavailable"
+
+
+class LimitReached(BookingError):
+    code = "limit"
+
+
+class CancelTooLate(BookingError):
+    code = "too_late"
+
+
+def appointment_book(
+    *,
+    patient: Patient,
+    slot_id: int,
+    reason: str,
+    urgent: bool = False,
+    request: HttpRequest | None = None,
+    now: datetime.datetime | None = None,
+) -> Appointment:
+    """Book ``slot_id`` for ``patient``; the same call twice books once.
+
+    In one transaction, which first locks the patient's row (one patient's bookings queue
+    there, so the limit counts every other booking of theirs), the slot and every slot of
+    the same practitioner overlapping it are locked and read with what decides:
+
+    - the slot exists, is not blocked, is of an online type, its practitioner is offered to
+      the patient for the service (the matrix), and it starts in the bookable window (the
+      minimum notice to the horizon; urgent: today, from now on); else
+      :class:`SlotUnavailable`;
+    - the patient's own booking of this slot (a double submit) is returned as it is;
+    - a booked appointment overlapping it: :class:`SlotTaken`;
+    - the patient holds as many future appointments as allowed: :class:`LimitReached`.
+
+    Then the appointment, its audit event and the confirmation SMS's outbox row are written
+    and committed together: the SMS exists exactly when the booking does (the outbox
+    pattern). A fixed number of queries whatever the clinic's size (:mod:`booking.queries`
+    says how they travel).
+
+    The database has the last word: a booking that committed while we waited for the lock
+    makes our insert fail on the partial unique constraint (same slot) or, on PostgreSQL, the
+    exclusion constraint (overlapping slot); that IntegrityError becomes :class:`SlotTaken`
+    (or, when the winner was this patient's own double submit, returns that appointment).
+
+    Raises :class:`SlotTaken`, :class:`SlotUnavailable` or :class:`LimitReached`.
+    """
+    now = now or timezone.now()
+    if not may_use_portal(patient):
+        raise SlotUnavailable  # nobody is offered to a patient who may not use the portal
+    try:
+        with booking_transaction(patient=patient) as booking:
+            hold = booking.lock_slot(slot_id=slot_id, urgent=urgent, now=now)
+            slot = hold.slot
+            if slot is None or not hold.offered or slot.blocked:
+                raise SlotUnavailable
+            if not slot.appointment_type.online:
+                raise SlotUnavailable
+            clinic = slot.practitioner.clinic  # with its booking settings
+            if slot.start not in bookable_window(clinic, urgent=urgent, now=now):
+                raise SlotUnavailable
+            if hold.mine is not None:
+                return Appointment.objects.select_related("practitioner").get(pk=hold.mine)
+            if hold.taken:
+                raise SlotTaken
+            if hold.held >= appointment_limit(clinic, urgent=urgent):
+                raise LimitReached
+            appointment = booking.add_appointment(
+                slot=slot,
+                reason=reason,
+                urgent=urgent,
+                language=translation.get_language() or "nb",
+            )
+            if appointment is None:  # the patient's record was deleted meanwhile
+                raise SlotUnavailable
+            booking.audit(
+                "booking.book",
+                request=request,
+                clinic=clinic,
+                obj=appointment,
+                details={"slot": slot.pk, "urgent": urgent},
+            )
+            # In the booking's transaction (the outbox pattern): the SMS exists exactly when
+            # the booking does, and one commit covers both.
+            appointment_sms(appointment, patient, clinic, "booking_confirmation")
+    except IntegrityError:
+        # A concurrent booking committed while we waited for the lock.
+        mine = (
+            Appointment.objects.select_related("practitioner")
+            .filter(slot_id=slot_id, patient_id=patient.pk, status=Status.BOOKED)
+            .first()
+        )
+        if mine is not None:
+            return mine
+        raise SlotTaken from None
+    return appointment
+
+
+def cancel_deadline(appointment: Appointment, hours: int) -> datetime.datetime:
+    return appointment.start - datetime.timedelta(hours=hours)
+
+
+def appointment_cancel(
+    *,
+    appointment_id: int,
+    patient: Patient | None = None,
+    request: HttpRequest | None = None,
+    by_staff: bool = False,
+    now: datetime.datetime | None = None,
+) -> Appointment | None:
+    """Cancel an appointment; its slot is free again at once. Idempotent.
+
+    A patient may cancel only their own, and only until the clinic's deadline
+    (:class:`CancelTooLate`); staff (``by_staff``) may cancel any of their clinic's. Returns
+    None when the appointment does not exist or is not the patient's.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        qs = Appointment.objects.select_for_update(of=("self",)).select_related(
+            "practitioner", "patient__clinic__booking_settings"
+        )
+        if patient is not None:
+            qs = qs.filter(patient=patient)
+        appointment = qs.filter(pk=appointment_id).first()
+        if appointment is None:
+            return None
+        if appointment.status != Status.BOOKED:
+            return appointment
+        clinic = appointment.patient.clinic
+        rules = settings_of_loaded_clinic(clinic)
+        if not by_staff and now > cancel_deadline(appointment, rules.cancel_deadline_hours):
+            raise CancelTooLate
+        appointment.status = Status.CANCELLED
+        appointment.cancelled_at = now
+        appointment.save(update_fields=["status", "cancelled_at"])
+        appointment_sms(appointment, appointment.patient, clinic, "booking_cancelled")
+        audit.record(
+            "booking.cancel",
+            request=request,
+            patient=patient,
+            clinic=clinic,
+            obj=appointment,
+            details={"by": "staff" if by_staff else "patient"},
+        )
+    return appointment

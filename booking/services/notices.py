@@ -1,0 +1,86 @@
+"""The SMS a patient gets about an appointment: confirmation, reminder, cancellation.
+
+Each text is a template, ``templates/sms/<kind>.txt`` (the kind is the outbox purpose),
+rendered in the language the patient booked in.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import formats, translation
+
+from clinics.models import Clinic, Patient
+from sms.services import sms_queue
+from sms.texts import sms_text
+
+from ..models import Appointment
+from ..selectors import local_tz
+
+logger = logging.getLogger(__name__)
+
+
+def _when(start: datetime.datetime) -> dict[str, str]:
+    local = start.astimezone(local_tz())
+    return {
+        "date": formats.date_format(local, "l j. F Y"),
+        "time": local.strftime("%H:%M"),
+    }
+
+
+def appointment_sms(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
+    """Confirmation, reminder or cancellation: date, time, practitioner, clinic; no reason.
+    In the language the patient booked in, whoever causes it (a worker, staff in English)."""
+    if not patient.mobile:
+        return
+    language = appointment.language
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        _sms_in_language(appointment, patient, clinic, kind)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    #: The SMS's idempotency key is this prefix and the appointment's id (None: no key).
+    key: str | None
+    #: Whether it may go out a few seconds later (``sms_queue(wait=True)``).
+    wait: bool
+
+
+# The texts are templates/sms/<kind>.txt. Confirmations and cancellations may go out a few
+# seconds later: no broker round trip in the patient's request (a worker sends reminders).
+_KINDS = {
+    "booking_confirmation": _Kind(key=None, wait=True),
+    "booking_reminder": _Kind(key="booking-reminder", wait=False),
+    "booking_cancelled": _Kind(key="booking-cancelled", wait=True),
+}
+
+
+def appointment_sms_text(appointment: Appointment, clinic: Clinic, kind: str) -> str:
+    """The SMS text of ``kind`` about ``appointment``, in the active language."""
+    return sms_text(
+        kind,
+        **_when(appointment.start),
+        practitioner=appointment.practitioner.name,
+        clinic=clinic.name,
+    )
+
+
+def _sms_in_language(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
+    what = _KINDS[kind]
+    try:
+        sms_queue(
+            clinic_id=clinic.pk,
+            to=patient.mobile,
+            text=appointment_sms_text(appointment, clinic, kind),
+            purpose=kind,
+            idempotency_key=f"{what.key}:{appointment.pk}" if what.key else None,
+            wait=what.wait,
+        )
+    except ValueError:
+        # A malformed number in the record: the booking or cancellation stands.
+        logger.warning("Appointment %s: no %s SMS (bad number)", appointment.pk, kind)

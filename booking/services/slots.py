@@ -1,0 +1,292 @@
+"""Writes for the timebook: slots made from the schedule templates, blocked slots, absences.
+
+Slots are generated per practitioner from their templates up to the clinic's horizon
+(:func:`slots_generate`), again after every change that affects them (after that change
+commits: :func:`slots_regenerate_later`) and nightly. A booked slot is never touched.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from functools import partial
+
+import holidays
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from clinics.models import Practitioner
+
+from ..models import Absence, Appointment, ClosedDay, ScheduleTemplate, Slot
+from ..selectors import local_midnight, local_today, local_tz, settings_of_loaded_clinic
+
+Status = Appointment.Status
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+def _local_datetime(day: datetime.date, minutes: int) -> datetime.datetime | None:
+    """``day`` at ``minutes`` after local midnight as an aware datetime; None for a wall time
+    that does not exist (the hour skipped when summer time starts)."""
+    tz = local_tz()
+    naive = datetime.datetime.combine(day, datetime.time(0, 0)) + datetime.timedelta(
+        minutes=minutes
+    )
+    aware = naive.replace(tzinfo=tz)
+    # A non-existent wall time does not survive the round trip through UTC.
+    if aware.astimezone(datetime.UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        return None
+    return aware
+
+
+def _minutes(t: datetime.time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def expand_templates(
+    templates: list[ScheduleTemplate],
+    *,
+    first: datetime.date,
+    last: datetime.date,
+    closed: set[datetime.date],
+) -> dict[datetime.datetime, tuple[datetime.datetime, int]]:
+    """The slots the templates ask for on the days [first, last): {start: (end, type id)}.
+
+    Times are local (Europe/Oslo) wall times, so 08:00 stays 08:00 across a daylight-saving
+    change. On each day only the covering template with the latest ``valid_from`` applies
+    (a new template from a date replaces the old one from then on). Norwegian public holidays
+    and ``closed`` days get no slots.
+    """
+    public = holidays.country_holidays("NO", years=range(first.year, last.year + 1))
+    ordered = sorted(templates, key=lambda t: (t.valid_from, t.pk), reverse=True)
+    wanted: dict[datetime.datetime, tuple[datetime.datetime, int]] = {}
+    day = first
+    while day < last:
+        if day not in closed and day not in public:
+            template = next(
+                (
+                    t
+                    for t in ordered
+                    if t.valid_from <= day and (t.valid_to is None or day <= t.valid_to)
+                ),
+                None,
+            )
+            rules = template.rules.all() if template is not None else []
+            for rule in rules:
+                if rule.weekday != day.isoweekday():
+                    continue
+                begin, stop = _minutes(rule.start), _minutes(rule.end)
+                length = datetime.timedelta(minutes=rule.slot_minutes)
+                m = begin
+                while m + rule.slot_minutes <= stop:
+                    start = _local_datetime(day, m)
+                    if start is not None:
+                        # The length is real time, also over a daylight-saving change.
+                        end = (start.astimezone(datetime.UTC) + length).astimezone(start.tzinfo)
+                        wanted.setdefault(start, (end, rule.appointment_type_id))
+                    m += rule.slot_minutes
+        day += datetime.timedelta(days=1)
+    return wanted
+
+
+def slots_generate(
+    *, practitioner_id: int, now: datetime.datetime | None = None
+) -> GenerationResult:
+    """Bring one practitioner's future slots in line with their templates, up to the horizon.
+
+    Never touches a slot with a booked appointment (nor creates another at its start); never
+    duplicates a slot (one per practitioner and start, in the database too). Free slots the
+    templates no longer ask for are deleted; past slots are left alone; slots on the
+    practitioner's absent days (:class:`~booking.models.Absence`) are made, or become,
+    blocked. Idempotent.
+    """
+    now = now or timezone.now()
+    practitioner = (
+        Practitioner.objects.select_related("clinic__booking_settings")
+        .filter(pk=practitioner_id)
+        .first()
+    )
+    if practitioner is None:
+        return GenerationResult()
+    rules = settings_of_loaded_clinic(practitioner.clinic)
+    first = local_today(now)
+    last = first + datetime.timedelta(weeks=rules.horizon_weeks)
+    until = local_midnight(last)
+    templates = list(
+        ScheduleTemplate.objects.filter(practitioner_id=practitioner_id, valid_from__lt=last)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+        .prefetch_related("rules")
+    )
+    closed = set(
+        ClosedDay.objects.filter(
+            clinic_id=practitioner.clinic_id, date__gte=first, date__lt=last
+        ).values_list("date", flat=True)
+    )
+    wanted = expand_templates(templates, first=first, last=last, closed=closed)
+    absent = _absent_days(practitioner_id, first, last)
+    tz = local_tz()
+
+    created = updated = deleted = 0
+    with transaction.atomic():
+        future = Slot.objects.filter(practitioner_id=practitioner_id, start__gte=now)
+        # Lock first (bookings lock the same rows), then read who holds what.
+        list(future.select_for_update().values_list("pk", flat=True))
+        existing = future.annotate(
+            booked=Exists(Appointment.objects.filter(slot=OuterRef("pk"), status=Status.BOOKED))
+        )
+        drop = []
+        block = []
+        for slot in existing:
+            want = wanted.pop(slot.start, None)
+            if not slot.blocked and slot.start.astimezone(tz).date() in absent:
+                block.append(slot.pk)  # an absence recorded after the slot was made
+            if slot.booked:
+                continue
+            if want is None:
+                if slot.start < until:
+                    drop.append(slot.pk)
+                continue
+            end, type_id = want
+            if slot.end != end or slot.appointment_type_id != type_id:
+                slot.end, slot.appointment_type_id = end, type_id
+                slot.save(update_fields=["end", "appointment_type"])
+                updated += 1
+        if drop:
+            deleted, _ = (
+                Slot.objects.filter(pk__in=drop)
+                .exclude(appointments__status=Status.BOOKED)
+                .delete()
+            )
+            deleted = min(deleted, len(drop))
+        if block:
+            updated += Slot.objects.filter(pk__in=block).update(blocked=True)
+        new = [
+            Slot(
+                practitioner_id=practitioner_id,
+                start=start,
+                end=end,
+                appointment_type_id=type_id,
+                blocked=start.astimezone(tz).date() in absent,
+            )
+            for start, (end, type_id) in sorted(wanted.items())
+            if start >= now
+        ]
+        if new:
+            Slot.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+            created = len(new)
+    return GenerationResult(created, updated, deleted)
+
+
+def slots_generate_all(*, now: datetime.datetime | None = None) -> int:
+    """The nightly run: every practitioner with a template. Returns how many were done."""
+    ids = (
+        ScheduleTemplate.objects.order_by("practitioner_id")
+        .values_list("practitioner_id", flat=True)
+        .distinct()
+    )
+    count = 0
+    for practitioner_id in ids:
+        slots_generate(practitioner_id=practitioner_id, now=now)
+        count += 1
+    return count
+
+
+def _enqueue_generation(practitioner_id: int) -> None:
+    from ..tasks import generate_slots_for_practitioner
+
+    generate_slots_for_practitioner.delay(practitioner_id)
+
+
+def slots_regenerate_later(*, practitioner_ids: list[int]) -> None:
+    """After the current transaction commits (a template or closed day changed), regenerate."""
+    for practitioner_id in sorted(set(practitioner_ids)):
+        transaction.on_commit(partial(_enqueue_generation, practitioner_id), robust=True)
+
+
+def slots_set_blocked(*, slot_ids: list[int], blocked: bool) -> int:
+    """Block (absence) or unblock single slots. A booked appointment stays booked."""
+    return Slot.objects.filter(pk__in=slot_ids).exclude(blocked=blocked).update(blocked=blocked)
+
+
+def _day_slots_set_blocked(
+    practitioner_id: int, day: datetime.date, blocked: bool, last: datetime.date | None = None
+) -> int:
+    """Block or unblock the practitioner's slots on ``day`` (to ``last``, inclusive)."""
+    start = local_midnight(day)
+    end = local_midnight((last or day) + datetime.timedelta(days=1))
+    return (
+        Slot.objects.filter(practitioner_id=practitioner_id, start__gte=start, start__lt=end)
+        .exclude(blocked=blocked)
+        .update(blocked=blocked)
+    )
+
+
+def _absent_days(
+    practitioner_id: int, first: datetime.date, last: datetime.date
+) -> set[datetime.date]:
+    """The practitioner's absent days in [first, last]."""
+    days: set[datetime.date] = set()
+    for absence in Absence.objects.filter(
+        practitioner_id=practitioner_id, first_day__lte=last, last_day__gte=first
+    ):
+        days.update(d for d in absence.days() if first <= d <= last)
+    return days
+
+
+def practitioner_day_set_blocked(*, practitioner_id: int, day: datetime.date, blocked: bool) -> int:
+    """Block (an absence of that day) or unblock all of a practitioner's slots on one local
+    day. The absence is recorded, so slots generated later on that day are blocked too;
+    unblocking takes the day out of the absences that cover it. Returns the slots changed."""
+    with transaction.atomic():
+        covering = list(
+            Absence.objects.select_for_update().filter(
+                practitioner_id=practitioner_id, first_day__lte=day, last_day__gte=day
+            )
+        )
+        if blocked and not covering:
+            Absence.objects.create(practitioner_id=practitioner_id, first_day=day, last_day=day)
+        if not blocked:
+            for absence in covering:
+                one_day = datetime.timedelta(days=1)
+                if absence.first_day < day < absence.last_day:  # split in two
+                    Absence.objects.create(
+                        practitioner_id=practitioner_id,
+                        first_day=day + one_day,
+                        last_day=absence.last_day,
+                        note=absence.note,
+                    )
+                    absence.last_day = day - one_day
+                    absence.save(update_fields=["last_day"])
+                elif absence.first_day == absence.last_day:
+                    absence.delete()
+                elif absence.first_day == day:
+                    absence.first_day = day + one_day
+                    absence.save(update_fields=["first_day"])
+                else:
+                    absence.last_day = day - one_day
+                    absence.save(update_fields=["last_day"])
+        return _day_slots_set_blocked(practitioner_id, day, blocked)
+
+
+def absence_changed(
+    *, practitioner_id: int, before: set[datetime.date], after: set[datetime.date]
+) -> int:
+    """An absence was added, changed or deleted (the admin): block its days' slots, and
+    unblock the days it no longer covers unless another absence does. Returns the slots
+    changed."""
+    changed = 0
+    if after:  # the days of one absence: a range
+        changed = _day_slots_set_blocked(practitioner_id, min(after), True, last=max(after))
+    freed = before - after
+    if freed:
+        still = _absent_days(practitioner_id, min(freed), max(freed))
+        changed += sum(
+            _day_slots_set_blocked(practitioner_id, day, False) for day in sorted(freed - still)
+        )
+    return changed
