@@ -47,8 +47,8 @@ bench: install
 
 # Re-extract translatable strings into the committed catalogues after changing UI text.
 messages: install
-	$(DEV_ENV) $(PY) manage.py makemessages -l nb -l nn -l en --ignore='.venv/*' --ignore='tests/*' --no-obsolete --no-fuzzy-matching
-	$(DEV_ENV) $(PY) manage.py makemessages -d djangojs -l nb -l nn -l en --ignore='.venv/*' --ignore='static/vendor/*' --no-obsolete --no-fuzzy-matching
+	$(DEV_ENV) $(PY) manage.py makemessages -l nb -l nn -l en --ignore='.venv/*' --ignore='tests/*' --no-obsolete
+	$(DEV_ENV) $(PY) manage.py makemessages -d djangojs -l nb -l nn -l en --ignore='.venv/*' --ignore='static/vendor/*' --no-obsolete
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

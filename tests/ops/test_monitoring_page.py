@@ -49,13 +49,14 @@ def test_staff_without_a_clinic_and_anonymous_users_are_kept_out(client, admin_c
 
 
 def test_clinic_admin_sees_only_their_clinics_sms(
-    admin_client_for, clinic_admin, other_clinic, superuser
+    admin_client_for, clinic_admin, other_clinic, superuser, settings
 ):
+    settings.LANGUAGE_CODE = "en"
     sms(clinic_admin.clinic, 3, "delivered", 2)
     sms(other_clinic, 3, "failed", 5)
-    page = admin_client_for(clinic_admin).get(URL).content.decode()
+    page = admin_client_for(clinic_admin).get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "This month: 2 delivered, 0 sent without a delivery report yet, 0 failed." in page
-    page = admin_client_for(superuser).get(URL).content.decode()
+    page = admin_client_for(superuser).get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "This month: 2 delivered, 0 sent without a delivery report yet, 5 failed." in page
 
 
