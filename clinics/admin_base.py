@@ -281,7 +281,7 @@ class ClinicScopedAdmin(ClinicScoping, ClinicStaffPermissions, admin.ModelAdmin)
 class ReadOnlyClinicScopedAdmin(ClinicScopedAdmin):
     """For records nobody may edit through the admin (outbox, audit log)."""
 
-    staff_may = ("view",)
+    staff_may: tuple[str, ...] = ("view",)
 
 
 class ClinicScopedInline(ClinicScoping, ClinicStaffPermissions, admin.options.InlineModelAdmin):

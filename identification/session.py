@@ -120,7 +120,8 @@ def auth_method(request: HttpRequest) -> str | None:
 def _patient_query(pk: int, clinic_id: int | None) -> Any:
     # With the patient: their clinic and list, and what apps add (clinics.selectors).
     related = patient_related()
-    return Patient.objects.select_related(*related).filter(pk=pk, clinic_id=clinic_id)[:1]
+    # clinic_id=None is a valid lookup (IS NULL: no patient); the plugin wants a value.
+    return Patient.objects.select_related(*related).filter(pk=pk, clinic_id=clinic_id)[:1]  # type: ignore[misc]
 
 
 _PATIENT = PreparedQuery(_patient_query)
