@@ -26,6 +26,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -c pyproject.toml -r eportal clinics identification booking econsult delegation sms ops -ll
 

@@ -42,7 +42,7 @@ class BookingSettingsAdmin(ClinicScopedAdmin):
         "reminder_time",
     )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # One row per clinic: a clinic administrator adds it once, then edits it.
         clinic_id = staff_clinic_id(request)
         if (
@@ -78,7 +78,8 @@ class ScheduleTemplateForm(forms.ModelForm):
         fields = ["practitioner", "valid_from", "valid_to"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns
         practitioner, valid_from = data.get("practitioner"), data.get("valid_from")
         if (
             practitioner is not None

@@ -105,7 +105,8 @@ class AppointmentTypesSection:
             _int(row.get("minutes"), f"{place}.minutes", ctx, 5, 480)
             colour = row.get("colour")
             if colour is not None and (
-                not isinstance(colour, str) or not colour_validator.regex.match(colour)
+                # An instance's regex is compiled; the stubs allow the class's str as well.
+                not isinstance(colour, str) or not colour_validator.regex.match(colour)  # type: ignore[union-attr]
             ):
                 ctx.error(f"{place}.colour", 'must be a colour like "#1a7f37"')
             if not isinstance(row.get("online", False), bool):
@@ -150,7 +151,7 @@ class ScheduleTemplatesSection:
     order = 210
 
     def validate(self, data: Any, ctx: ImportContext) -> None:
-        type_keys = getattr(ctx, TYPE_KEYS, set())
+        type_keys: set[str] = getattr(ctx, TYPE_KEYS, set())
         seen: set[tuple[str, datetime.date]] = set()
         for place, row in _rows(data, self.key, ctx):
             _unknown_fields(row, TEMPLATE_FIELDS, place, ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -19,7 +20,7 @@ class ReasonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": REASON_MAX_LENGTH}),
     )
 
-    def __init__(self, *args: object, urgent: bool = False, **kwargs: object) -> None:
+    def __init__(self, *args: Any, urgent: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if urgent:
             self.fields["reason"].label = _("Describe the problem briefly")

@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -24,7 +24,7 @@ from clinics.converters import parse_id
 from clinics.models import Practitioner
 from clinics.urlcache import cached_reverse
 from delegation.selectors import practitioners_for
-from identification.session import patient_required
+from identification.session import PatientRequest, logged_in_patient, patient_required
 
 from . import services
 from .forms import ReasonForm
@@ -80,14 +80,14 @@ def _chosen(practitioners: list[Practitioner], value: str | None) -> Practitione
 
 
 @patient_required
-def book(request: HttpRequest, ep_ident: str) -> HttpResponse:
+def book(request: PatientRequest, ep_ident: str) -> HttpResponse:
     """'Bestill time': the free slots of one practitioner for one week, day by day.
 
     Four queries at most: the session (none once Redis caches it), the patient with the
     clinic and its booking settings, the practitioners the matrix offers, and the week's
     free slots.
     """
-    patient = request.patient
+    patient = logged_in_patient(request)
     clinic = patient.clinic
     practitioners = practitioners_for(patient, "booking")
     context: dict[str, object] = {"clinic": clinic, "practitioners": practitioners}
@@ -128,9 +128,9 @@ def book(request: HttpRequest, ep_ident: str) -> HttpResponse:
 
 
 @patient_required
-def first_free(request: HttpRequest, ep_ident: str) -> HttpResponse:
+def first_free(request: PatientRequest, ep_ident: str) -> HttpResponse:
     """The "first free time" shortcut: straight to the first bookable slot."""
-    patient = request.patient
+    patient = logged_in_patient(request)
     practitioners = practitioners_for(patient, "booking")
     if not practitioners:
         return redirect("booking:book", ep_ident=ep_ident)
@@ -149,10 +149,10 @@ def first_free(request: HttpRequest, ep_ident: str) -> HttpResponse:
 
 
 def _alternatives(
-    request: HttpRequest, practitioner_ids: list[int], names: dict[int, str], *, urgent: bool
+    request: PatientRequest, practitioner_ids: list[int], names: dict[int, str], *, urgent: bool
 ) -> list[SlotView]:
     """A few fresh free slots to offer after a conflict (one query)."""
-    clinic = request.patient.clinic
+    clinic = logged_in_patient(request).clinic
     window = bookable_window(clinic, urgent=urgent)
     base = reverse(
         "booking:urgent" if urgent else "booking:book", kwargs={"ep_ident": clinic.ep_ident}
@@ -167,11 +167,11 @@ def _alternatives(
 
 
 def _offered_slot(
-    request: HttpRequest, slot_id: int, *, urgent: bool
+    request: PatientRequest, slot_id: int, *, urgent: bool
 ) -> tuple[tuple[int, datetime.datetime, int] | None, dict[int, str]]:
     """The slot if it is offered to this patient right now, with its practitioner; else None,
     plus the practitioners offered for the service."""
-    patient = request.patient
+    patient = logged_in_patient(request)
     practitioners = practitioners_for(patient, "urgent" if urgent else "booking")
     names = {p.pk: p.name for p in practitioners}
     window = bookable_window(patient.clinic, urgent=urgent)
@@ -185,9 +185,9 @@ def _offered_slot(
 
 
 def _conflict(
-    request: HttpRequest, code: str, names: dict[int, str], *, urgent: bool
+    request: PatientRequest, code: str, names: dict[int, str], *, urgent: bool
 ) -> HttpResponse:
-    clinic = request.patient.clinic
+    clinic = logged_in_patient(request).clinic
     context = {
         "clinic": clinic,
         "code": code,
@@ -199,8 +199,8 @@ def _conflict(
     return render(request, "booking/conflict.html", context, status=409)
 
 
-def _confirm(request: HttpRequest, ep_ident: str, slot_id: int, *, urgent: bool) -> HttpResponse:
-    patient = request.patient
+def _confirm(request: PatientRequest, ep_ident: str, slot_id: int, *, urgent: bool) -> HttpResponse:
+    patient = logged_in_patient(request)
     clinic = patient.clinic
     form = ReasonForm(request.POST or None, urgent=urgent)
     if request.method == "POST" and form.is_valid():
@@ -242,31 +242,31 @@ def _confirm(request: HttpRequest, ep_ident: str, slot_id: int, *, urgent: bool)
 
 
 @patient_required
-def confirm(request: HttpRequest, ep_ident: str, slot_id: int) -> HttpResponse:
+def confirm(request: PatientRequest, ep_ident: str, slot_id: int) -> HttpResponse:
     return _confirm(request, ep_ident, slot_id, urgent=False)
 
 
 @patient_required
-def urgent_confirm(request: HttpRequest, ep_ident: str, slot_id: int) -> HttpResponse:
+def urgent_confirm(request: PatientRequest, ep_ident: str, slot_id: int) -> HttpResponse:
     return _confirm(request, ep_ident, slot_id, urgent=True)
 
 
-def _appointment_or_404(request: HttpRequest, appointment_id: int) -> Appointment:
-    appointment = patient_appointment(request.patient, appointment_id)
+def _appointment_or_404(request: PatientRequest, appointment_id: int) -> Appointment:
+    appointment = patient_appointment(logged_in_patient(request), appointment_id)
     if appointment is None:
         raise Http404
     return appointment
 
 
 @patient_required
-def booked(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
+def booked(request: PatientRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
     appointment = _appointment_or_404(request, appointment_id)
     local = appointment.start.astimezone(local_tz())
     return render(
         request,
         "booking/booked.html",
         {
-            "clinic": request.patient.clinic,
+            "clinic": logged_in_patient(request).clinic,
             "appointment": appointment,
             "day": day_label(local.date()),
             "time": local_time(local),
@@ -283,14 +283,15 @@ class AppointmentView:
 
 
 @patient_required
-def mine(request: HttpRequest, ep_ident: str) -> HttpResponse:
+def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
     """'Mine timer': upcoming and past appointments; cancel until the clinic's deadline."""
-    patient = request.patient
+    patient = logged_in_patient(request)
     clinic = patient.clinic
     rules = booking_settings(clinic)
     now = timezone.now()
     tz = local_tz()
-    upcoming, past = [], []
+    upcoming: list[AppointmentView] = []
+    past: list[AppointmentView] = []
     for appointment in patient_appointments(patient):
         local = appointment.start.astimezone(tz)
         active = appointment.status == Appointment.Status.BOOKED
@@ -317,8 +318,8 @@ def mine(request: HttpRequest, ep_ident: str) -> HttpResponse:
 
 @require_POST
 @patient_required
-def cancel(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
-    patient = request.patient
+def cancel(request: PatientRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
+    patient = logged_in_patient(request)
     try:
         appointment = services.appointment_cancel(
             appointment_id=appointment_id, patient=patient, request=request
@@ -337,11 +338,11 @@ def cancel(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResp
 
 
 @patient_required
-def ics(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
+def ics(request: PatientRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
     """The appointment as an iCalendar file (no reason in it: calendars travel)."""
     appointment = _appointment_or_404(request, appointment_id)
     response = HttpResponse(
-        appointment_ics(appointment, request.patient.clinic),
+        appointment_ics(appointment, logged_in_patient(request).clinic),
         content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="time-{appointment.pk}.ics"'
@@ -349,9 +350,9 @@ def ics(request: HttpRequest, ep_ident: str, appointment_id: int) -> HttpRespons
 
 
 @patient_required
-def urgent(request: HttpRequest, ep_ident: str) -> HttpResponse:
+def urgent(request: PatientRequest, ep_ident: str) -> HttpResponse:
     """'Hastetime': today's free slots, from now on, of the practitioners named for urgent."""
-    patient = request.patient
+    patient = logged_in_patient(request)
     clinic = patient.clinic
     practitioners = practitioners_for(patient, "urgent")
     names = {p.pk: p.name for p in practitioners}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -94,7 +94,8 @@ class PatientChangeForm(forms.ModelForm):
         return normalise_mobile(self.cleaned_data.get("mobile"))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns
         # The number is not a model field of this form, so Django does not check the
         # one-number-per-clinic constraint; check it here (a new number, or a new clinic).
         number = data.get("new_national_id") or self.instance.national_id
@@ -150,7 +151,7 @@ class ClinicAdmin(ClinicScopedAdmin):
             AuditEvent.objects.create(
                 action="admin.delete",
                 actor_type=AuditEvent.ActorType.STAFF,
-                staff=request.user,
+                staff=cast(User, request.user),  # the admin lets only staff users in
                 object_type=clinic._meta.label_lower,
                 object_id=str(clinic.pk),
                 object_repr=str(clinic)[:200],
@@ -220,9 +221,11 @@ class PatientAdmin(ClinicScopedAdmin):
             _("Show the identity number"),
         )
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         kwargs["form"] = PatientAdminForm if obj is None else PatientChangeForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = [f for f in super().get_fields(request, obj) if f != "national_id_masked"]
@@ -378,7 +381,7 @@ class AuditEventAdmin(ReadOnlyClinicScopedAdmin):
 
     @admin.display(description=_("patient"))
     def patient_masked(self, obj: AuditEvent) -> str:
-        return obj.patient.masked_national_id if obj.patient_id else ""
+        return obj.patient.masked_national_id if obj.patient is not None else ""
 
     def get_actions(self, request: HttpRequest) -> dict:
         return {}

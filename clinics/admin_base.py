@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
@@ -122,7 +122,14 @@ class ClinicStaffPermissions:
         return self._may(request, "delete")
 
 
-class ClinicScoping:
+if TYPE_CHECKING:
+    # For the checker, the mixin is the admin it is mixed into (a ModelAdmin or an inline).
+    _ScopingBase = admin.options.BaseModelAdmin
+else:
+    _ScopingBase = object
+
+
+class ClinicScoping(_ScopingBase):
     """The tenant scoping that model admins and inlines share: their rows, the choices of
     their forms, the hidden clinic field and the clinic of a new object."""
 
@@ -136,7 +143,7 @@ class ClinicScoping:
     admin_site: admin.AdminSite
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        qs = super().get_queryset(request)  # type: ignore[misc]
+        qs = super().get_queryset(request)
         return scope_to_clinic(qs, request, self.clinic_lookup)
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
@@ -145,7 +152,7 @@ class ClinicScoping:
         return super().lookup_allowed(lookup, value, request)
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
-        exclude = list(super().get_exclude(request, obj) or [])  # type: ignore[misc]
+        exclude = list(super().get_exclude(request, obj) or [])
         if not request.user.is_superuser and self.clinic_lookup == "clinic":
             exclude.append("clinic")
         return exclude
@@ -153,19 +160,21 @@ class ClinicScoping:
     def formfield_for_foreignkey(
         self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
     ) -> Any:
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         return self._scope_choices(field, db_field, request)
 
     def formfield_for_manytomany(
         self, db_field: models.ManyToManyField, request: HttpRequest, **kwargs: Any
     ) -> Any:
-        field = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
         return self._scope_choices(field, db_field, request)
 
     def _scope_choices(self, field: Any, db_field: models.Field, request: HttpRequest) -> Any:
         if field is None or not hasattr(field, "queryset"):
             return field
-        path = clinic_path(db_field.related_model, self.admin_site)
+        # A relation's related_model is its model class once the apps are loaded.
+        related = cast(type[models.Model], db_field.related_model)
+        path = clinic_path(related, self.admin_site)
         if path is not None:
             field.queryset = scope_to_clinic(field.queryset, request, path)
         return field
@@ -180,7 +189,7 @@ class ClinicScoping:
 
 
 def _clinic_form(form: type, clinic_id: int) -> type:
-    class ClinicForm(form):  # type: ignore[misc, valid-type]
+    class ClinicForm(form):
         def __init__(self, *args: Any, **kw: Any) -> None:
             super().__init__(*args, **kw)
             if self.instance.clinic_id is None:
@@ -243,8 +252,11 @@ class ClinicScopedAdmin(ClinicScoping, ClinicStaffPermissions, admin.ModelAdmin)
             return (name, admin.RelatedOnlyFieldListFilter)
         return item
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        return self._in_users_clinic(super().get_form(request, obj, **kwargs), request)
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return self._in_users_clinic(form, request)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not request.user.is_superuser and self.clinic_lookup == "clinic" and not change:
@@ -269,7 +281,7 @@ class ClinicScopedAdmin(ClinicScoping, ClinicStaffPermissions, admin.ModelAdmin)
 class ReadOnlyClinicScopedAdmin(ClinicScopedAdmin):
     """For records nobody may edit through the admin (outbox, audit log)."""
 
-    staff_may = ("view",)
+    staff_may: tuple[str, ...] = ("view",)
 
 
 class ClinicScopedInline(ClinicScoping, ClinicStaffPermissions, admin.options.InlineModelAdmin):

@@ -313,13 +313,13 @@ def import_clinic(data: Any) -> dict[str, int]:
         existing_lists = {pl.key: pl for pl in clinic.patient_lists.all()}
         for row in clean["patient_lists"]:
             values = {"name": row["name"], "gp": ctx.practitioners.get(row["gp"])}
-            obj = existing_lists.get(row["key"])
-            if obj is None:
-                obj = PatientList.objects.create(clinic=clinic, key=row["key"], **values)
+            patient_list = existing_lists.get(row["key"])
+            if patient_list is None:
+                patient_list = PatientList.objects.create(clinic=clinic, key=row["key"], **values)
                 ctx.count("patient lists created")
-            elif _sync(obj, values):
+            elif _sync(patient_list, values):
                 ctx.count("patient lists updated")
-            ctx.lists[row["key"]] = obj
+            ctx.lists[row["key"]] = patient_list
 
         existing_patients = {p.national_id: p for p in clinic.patients.all()}
         in_file = set()
@@ -332,12 +332,12 @@ def import_clinic(data: Any) -> dict[str, int]:
                 "journal_active": row["journal_active"],
                 "patient_list": ctx.lists.get(row["patient_list"]),
             }
-            obj = existing_patients.get(row["national_id"])
-            if obj is None:
+            patient = existing_patients.get(row["national_id"])
+            if patient is None:
                 new_patients.append(
                     Patient(clinic=clinic, national_id=row["national_id"], **values)
                 )
-            elif _sync(obj, values):
+            elif _sync(patient, values):
                 ctx.count("patients updated")
         if new_patients:
             Patient.objects.bulk_create(new_patients, batch_size=1000)

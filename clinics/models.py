@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
@@ -176,7 +177,12 @@ class PatientList(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.gp_id and self.clinic_id and self.gp.clinic_id != self.clinic_id:
+        if (
+            self.gp_id
+            and self.clinic_id
+            and self.gp is not None
+            and self.gp.clinic_id != self.clinic_id
+        ):
             raise ValidationError({"gp": _("The GP must work at the same clinic.")})
 
 
@@ -225,6 +231,7 @@ class Patient(models.Model):
         if (
             self.patient_list_id
             and self.clinic_id
+            and self.patient_list is not None
             and self.patient_list.clinic_id != self.clinic_id
         ):
             raise ValidationError({"patient_list": _("The patient list must be this clinic's.")})
@@ -267,7 +274,8 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A staff account (never a patient). Clinic administrators belong to one clinic."""
 
-    username = None
+    # Django's documented way to drop an inherited field; the stubs type it as a CharField.
+    username = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
     clinic = models.ForeignKey(
         Clinic,
@@ -280,9 +288,10 @@ class User(AbstractUser):
     )
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # An email-keyed manager: the stubs expect auth's username-keyed UserManager here.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = _("staff user")
@@ -366,7 +375,7 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M} {self.action}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not self._state.adding:
             raise ValueError("Audit events are append-only")
         super().save(*args, **kwargs)

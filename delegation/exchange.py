@@ -115,12 +115,12 @@ class ServiceMatrixSection:
         for service in Service:
             if service.value not in configured:
                 continue
-            for list_key in [*list_keys, None]:
+            for row_list_key in [*list_keys, None]:
                 rows.append(
                     {
                         "service": service.value,
-                        "patient_list": list_key,
-                        "practitioners": sorted(ticked.get((service.value, list_key), [])),
+                        "patient_list": row_list_key,
+                        "practitioners": sorted(ticked.get((service.value, row_list_key), [])),
                     }
                 )
         return rows

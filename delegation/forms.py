@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext
@@ -38,8 +38,9 @@ class MatrixForm(forms.Form):
             for row in state.rows
             for p in state.practitioners
         }
-        self.fields["cells"].choices = [(value, value) for value in self._by_value]
-        self.fields["cells"].error_messages["invalid_choice"] = _(
+        cells = cast(forms.MultipleChoiceField, self.fields["cells"])
+        cells.choices = [(value, value) for value in self._by_value]
+        cells.error_messages["invalid_choice"] = _(
             "A ticked cell is not part of this clinic's matrix."
         )
 

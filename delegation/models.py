@@ -104,7 +104,12 @@ class MatrixCell(models.Model):
         clinic_id = self.matrix.clinic_id if self.matrix_id else None
         if self.practitioner_id and clinic_id and self.practitioner.clinic_id != clinic_id:
             raise ValidationError({"practitioner": _("The practitioner must work at this clinic.")})
-        if self.patient_list_id and clinic_id and self.patient_list.clinic_id != clinic_id:
+        if (
+            self.patient_list_id
+            and clinic_id
+            and self.patient_list is not None
+            and self.patient_list.clinic_id != clinic_id
+        ):
             raise ValidationError({"patient_list": _("The patient list must be this clinic's.")})
 
 

@@ -21,6 +21,7 @@ Whatever the matrix's size, this is one query.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import (
     Case,
@@ -39,6 +40,9 @@ from clinics.selectors import may_use_portal
 from eportal.db.prepared import PreparedQuery
 
 from .models import MatrixCell, Service, ServiceMatrix
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def as_service(service: Service | str) -> Service:
@@ -202,7 +206,7 @@ class OfferedService:
     """A service the patient may use, and the names of the practitioners who offer it."""
 
     service: Service
-    label: str
+    label: StrOrPromise
     practitioners: tuple[str, ...]
     #: The clinic demands BankID for this service and the patient did not log in with it.
     needs_bankid: bool

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import BadRequest
 from django.db import DataError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 #: Values no field can hold: too large for the database, Python's dates or a C integer.
 _OUT_OF_RANGE: tuple[type[Exception], ...] = (OverflowError, DataError)
@@ -38,7 +40,9 @@ def _is_changelist(view: Callable[..., Any]) -> bool:
     return getattr(view, "__name__", "") == "changelist_view"
 
 
-def refuse_out_of_range_input(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def refuse_out_of_range_input(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """The view, answering 400 where a value typed into the address is out of range.
 
     Only GET and HEAD are guarded: what a form posts is the form's to validate, and a
@@ -52,11 +56,13 @@ def refuse_out_of_range_input(view: Callable[..., HttpResponse]) -> Callable[...
     changelist = _is_changelist(view)
 
     @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
         lookups = changelist and bool(request.GET)
-        caught = (*_OUT_OF_RANGE, ValueError) if lookups else _OUT_OF_RANGE
+        caught: tuple[type[Exception], ...] = (
+            (*_OUT_OF_RANGE, ValueError) if lookups else _OUT_OF_RANGE
+        )
         try:
             return view(request, *args, **kwargs)
         except caught as error:
@@ -68,6 +74,8 @@ def refuse_out_of_range_input(view: Callable[..., HttpResponse]) -> Callable[...
 
 
 class EPortalAdminSite(AdminSite):
-    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
-        # Inside Django's wrapper, so the login and permission checks still come first.
-        return super().admin_view(refuse_out_of_range_input(view), cacheable)
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        # Inside Django's wrapper, so the login and permission checks still come first. The
+        # guard is functools.wraps'd and takes the view's arguments, so it stands in for it.
+        guarded = cast(_View, refuse_out_of_range_input(view))
+        return super().admin_view(guarded, cacheable)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
@@ -10,12 +13,15 @@ from ops import views as ops_views
 
 from . import views
 
-admin.site.login = secure_admin_login(admin.site.login)  # staff log in through allauth
+# Staff log in through allauth. Patched on the site object (not the class), on purpose.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "ePortal"
 _get_app_list = admin.site.get_app_list
 
 
-def _app_list_keeping_eportal_lowercase(request, app_label=None):  # type: ignore[no-untyped-def]
+def _app_list_keeping_eportal_lowercase(
+    request: HttpRequest, app_label: str | None = None
+) -> list[Any]:
     """The admin capitalises model names; "ePortal tjenester" must not read "EPortal"."""
     apps = _get_app_list(request, app_label)
     for app in apps:
@@ -25,7 +31,8 @@ def _app_list_keeping_eportal_lowercase(request, app_label=None):  # type: ignor
     return apps
 
 
-admin.site.get_app_list = _app_list_keeping_eportal_lowercase
+# Patched on the site object, as login is above.
+admin.site.get_app_list = _app_list_keeping_eportal_lowercase  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -306,7 +306,10 @@ def take_state(request: HttpRequest, state: str) -> dict[str, Any] | None:
 
 def state_clinic(entry: dict[str, Any]) -> Clinic | None:
     """The clinic the login of this state entry was started at."""
-    return Clinic.objects.filter(pk=entry.get(STATE_CLINIC)).first()
+    clinic_pk = entry.get(STATE_CLINIC)
+    if clinic_pk is None:  # filter(pk=None) would match nothing
+        return None
+    return Clinic.objects.filter(pk=clinic_pk).first()
 
 
 def state_expired(entry: dict[str, Any]) -> bool:

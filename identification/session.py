@@ -39,6 +39,23 @@ LEVEL_SUBSTANTIAL = "substantial"
 LEVEL_FOR_METHOD = {METHOD_BANKID: LEVEL_HIGH, METHOD_SMS: LEVEL_SUBSTANTIAL}
 
 
+class PatientRequest(HttpRequest):
+    """A request as :class:`PatientSessionMiddleware` leaves it (for the type checker only:
+    the middleware sets the attributes on Django's own request object)."""
+
+    #: The logged-in patient, or None.
+    patient: Patient | None
+    #: Set (True) only when this request found the session timed out or no longer eligible.
+    patient_session_expired: bool
+
+
+def logged_in_patient(request: PatientRequest) -> Patient:
+    """``request.patient`` in a view behind :func:`patient_required`, which guarantees one."""
+    patient = request.patient
+    assert patient is not None  # noqa: S101 - @patient_required lets only a patient in
+    return patient
+
+
 def idle_timeout() -> int:
     return int(getattr(settings, "EPORTAL_PATIENT_IDLE_TIMEOUT", 15 * 60))
 
@@ -48,7 +65,7 @@ def absolute_lifetime() -> int:
 
 
 def log_in_patient(
-    request: HttpRequest, patient: Patient, *, method: str, level: str | None = None
+    request: PatientRequest, patient: Patient, *, method: str, level: str | None = None
 ) -> None:
     """Start a patient session (a fresh session key: no fixation).
 
@@ -75,7 +92,7 @@ def log_in_patient(
 
 
 def end_patient_session(
-    request: HttpRequest, *, reason: str, patient: Patient | None = None
+    request: PatientRequest, *, reason: str, patient: Patient | None = None
 ) -> None:
     """End the session on the server: the old cookie is worthless afterwards."""
     clinic_id = request.session.get(SESSION_CLINIC)
@@ -103,13 +120,14 @@ def auth_method(request: HttpRequest) -> str | None:
 def _patient_query(pk: int, clinic_id: int | None) -> Any:
     # With the patient: their clinic and list, and what apps add (clinics.selectors).
     related = patient_related()
-    return Patient.objects.select_related(*related).filter(pk=pk, clinic_id=clinic_id)[:1]
+    # clinic_id=None is a valid lookup (IS NULL: no patient); the plugin wants a value.
+    return Patient.objects.select_related(*related).filter(pk=pk, clinic_id=clinic_id)[:1]  # type: ignore[misc]
 
 
 _PATIENT = PreparedQuery(_patient_query)
 
 
-def _current_patient(request: HttpRequest) -> Patient | None:
+def _current_patient(request: PatientRequest) -> Patient | None:
     session = request.session
     patient_id = session.get(SESSION_PATIENT)
     if patient_id is None:
@@ -136,7 +154,7 @@ class PatientSessionMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: PatientRequest) -> HttpResponse:
         request.patient = _current_patient(request)
         response = self.get_response(request)
         if getattr(request, "patient", None) is not None:
@@ -151,8 +169,9 @@ def patient_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     """
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, ep_ident: str, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: PatientRequest, ep_ident: str, *args: Any, **kwargs: Any) -> HttpResponse:
         patient = getattr(request, "patient", None)
+        response: HttpResponse
         if patient is None or patient.clinic.ep_ident.lower() != ep_ident.lower():
             # Not logged in, or logged in at another clinic: that session opens only its own.
             response = redirect("identification:login", ep_ident=ep_ident)

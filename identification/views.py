@@ -28,8 +28,10 @@ from .selectors import open_challenge
 from .session import (
     METHOD_BANKID,
     METHOD_SMS,
+    PatientRequest,
     end_patient_session,
     log_in_patient,
+    logged_in_patient,
     patient_required,
 )
 
@@ -50,9 +52,7 @@ def unknown_clinic(request: HttpRequest) -> HttpResponse:
 
 def entry(request: HttpRequest) -> HttpResponse:
     """``/Login.aspx?ClinicId=<EP_ident>``: the link clinics put on their own website."""
-    ep_ident = next(
-        (value for key, value in request.GET.items() if key.lower() == "clinicid"), None
-    )
+    ep_ident = next((request.GET[key] for key in request.GET if key.lower() == "clinicid"), None)
     clinic = clinic_by_ep_ident(ep_ident)
     if clinic is None:
         return unknown_clinic(request)
@@ -152,7 +152,7 @@ def password_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
 
 
 @never_cache
-def login_code(request: HttpRequest, ep_ident: str) -> HttpResponse:
+def login_code(request: PatientRequest, ep_ident: str) -> HttpResponse:
     clinic = _sms_clinic(ep_ident)
     if clinic is None:
         return unknown_clinic(request)
@@ -261,7 +261,7 @@ def bankid_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
 
 @never_cache
 @require_GET
-def bankid_callback(request: HttpRequest) -> HttpResponse:
+def bankid_callback(request: PatientRequest) -> HttpResponse:
     """The redirect URI: check everything, then log the patient in at the clinic."""
     entry = oidc.take_state(request, request.GET.get("state", ""))
     if entry is None:
@@ -327,7 +327,7 @@ def _bankid_page(
 
 
 @require_POST
-def logout(request: HttpRequest, ep_ident: str) -> HttpResponse:
+def logout(request: PatientRequest, ep_ident: str) -> HttpResponse:
     patient = getattr(request, "patient", None)
     end_patient_session(request, reason="logout", patient=patient)
     messages.success(request, _("You are logged out."))
@@ -335,7 +335,7 @@ def logout(request: HttpRequest, ep_ident: str) -> HttpResponse:
 
 
 @patient_required
-def home(request: HttpRequest, ep_ident: str) -> HttpResponse:
-    clinic = request.patient.clinic
+def home(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    clinic = logged_in_patient(request).clinic
     context = {"clinic": clinic, "bankid_available": _bankid_available(clinic)}
     return render(request, "identification/home.html", context)

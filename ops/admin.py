@@ -112,15 +112,15 @@ class MonitoringAdmin(admin.ModelAdmin):
             [("delivered", "bar-ok"), ("sent", "bar-sent"), ("failed", "bar-bad")],
             day_labels,
         )
-        for column, row in zip(sms_chart.columns, sms, strict=True):
+        for column, day_sms in zip(sms_chart.columns, sms, strict=True):
             for bar in column.bars:
                 bar.label = _(
                     "%(day)s: %(delivered)d delivered, %(sent)d sent, %(failed)d failed"
                 ) % {
                     "day": column.label,
-                    "delivered": row.delivered,
-                    "sent": row.sent,
-                    "failed": row.failed,
+                    "delivered": day_sms.delivered,
+                    "sent": day_sms.sent,
+                    "failed": day_sms.failed,
                 }
         previous = (month - datetime.timedelta(days=1)).replace(day=1)
         following = (month + datetime.timedelta(days=32)).replace(day=1)

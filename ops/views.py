@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -22,7 +23,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
     """Readiness: can this process serve patients? 503 names each part that failed."""
-    checks = {"database": health.check_database, "broker": health.check_broker}
+    checks: dict[str, Callable[[], str]] = {
+        "database": health.check_database,
+        "broker": health.check_broker,
+    }
     answer: dict[str, str] = {}
     for name, check in checks.items():
         try:

@@ -16,6 +16,7 @@ import logging
 import re
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -110,7 +111,7 @@ def sms_queue(
         raise ValueError("The secret must be a part of the text.")
     if purpose == OutboxMessage.Purpose.LOGIN_CODE and not secret:
         raise ValueError("A login code SMS needs its code as secret=, so that staff never see it.")
-    values = {
+    values: dict[str, Any] = {
         "clinic_id": clinic_id,
         "recipient": to,
         "text": text,

@@ -23,7 +23,7 @@ from .backends.base import TemporaryError
     soft_time_limit=60,
     time_limit=90,
 )
-def send_sms(self, message_id: int) -> None:  # type: ignore[no-untyped-def]
+def send_sms(self, message_id: int) -> None:
     """Send one outbox row; on a temporary error, try again later.
 
     The last try marks the row failed instead of raising. When tasks run eagerly (the

@@ -35,11 +35,12 @@ def schedule_template_start_taken(
     """Whether another template of the practitioner (than ``template_id``) starts on
     ``valid_from``: one template per practitioner and start date. The admin form refuses
     such a template; :func:`schedule_template_save` (the import) too."""
-    return (
-        ScheduleTemplate.objects.filter(practitioner_id=practitioner_id, valid_from=valid_from)
-        .exclude(pk=template_id)
-        .exists()
+    same_start = ScheduleTemplate.objects.filter(
+        practitioner_id=practitioner_id, valid_from=valid_from
     )
+    if template_id is not None:  # exclude(pk=None) excludes nothing
+        same_start = same_start.exclude(pk=template_id)
+    return same_start.exists()
 
 
 def schedule_template_save(

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.db import connections, transaction
 from django.db.models import BigIntegerField, Expression, QuerySet
-from django.db.models.query import (
+from django.db.models.query import (  # type: ignore[attr-defined]  # private get_related_populators
     FlatValuesListIterable,
     ModelIterable,
     ValuesListIterable,
@@ -175,7 +175,8 @@ class PreparedQuery:
                 sentinels[name] = placeholder(name, value, None)
 
         queryset = self._build(**sentinels).using(connection.alias)
-        if queryset._prefetch_related_lookups or queryset._known_related_objects:
+        # QuerySet's private state, read to refuse what the prepared path cannot replay.
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:  # type: ignore[attr-defined]
             raise ValueError("PreparedQuery does not support prefetch_related")
         compiler = queryset.query.get_compiler(using=connection.alias)
         sql, params = compiler.as_sql()
@@ -239,10 +240,11 @@ def _materializer(queryset: QuerySet[Any], compiler: Any) -> Callable[[list[Any]
     iterable = queryset._iterable_class
     if iterable is FlatValuesListIterable:
         return lambda rows: [row[0] for row in converted(rows)]
-    if iterable is ValuesListIterable and not queryset._fields:
+    # values_list's field names live in QuerySet's private _fields, not in the stubs.
+    if iterable is ValuesListIterable and not queryset._fields:  # type: ignore[attr-defined]
         raise ValueError("PreparedQuery supports values_list with named fields")
     if iterable is ValuesListIterable:
-        names = list(queryset._fields)
+        names = list(queryset._fields)  # type: ignore[attr-defined]
         selected = [
             *queryset.query.extra_select,
             *queryset.query.values_select,

@@ -82,7 +82,7 @@ def patient_header(context: template.Context) -> SafeString:
     """The logged-in patient's links, name and logout button; nothing for anyone else."""
     request = context.get("request")
     patient = getattr(request, "patient", None)
-    if patient is None:
+    if patient is None or request is None:
         return SafeString("")  # not SafeString(): bandit cannot scan a call with no argument
     ep_ident = patient.clinic.ep_ident
     nav_label, links = _patient_links(translation.get_language(), ep_ident, get_script_prefix())
