@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
@@ -162,16 +163,20 @@ class PatientSessionMiddleware:
         return response
 
 
-def patient_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def patient_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """For views under ``/c/<ep_ident>/``: a logged-in patient of *that* clinic, else login.
 
     The response is never cached (``Cache-Control: no-store``).
     """
 
     @functools.wraps(view)
-    def wrapper(request: PatientRequest, ep_ident: str, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(
+        request: PatientRequest, ep_ident: str, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         patient = getattr(request, "patient", None)
-        response: HttpResponse
+        response: HttpResponseBase
         if patient is None or patient.clinic.ep_ident.lower() != ep_ident.lower():
             # Not logged in, or logged in at another clinic: that session opens only its own.
             response = redirect("identification:login", ep_ident=ep_ident)

@@ -256,7 +256,8 @@ def bankid_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if not oidc.bankid_configured():
         logger.error("BankID login is not configured: set the OIDC_* settings (docs/bankid.md)")
         return _bankid_page(request, clinic, "unavailable", status=503)
-    return oidc.start_authorization(request, clinic)
+    next_path = oidc.safe_next(request, clinic, request.GET.get("next"))
+    return oidc.start_authorization(request, clinic, next_path)
 
 
 @never_cache
@@ -283,6 +284,9 @@ def bankid_callback(request: PatientRequest) -> HttpResponse:
     except LoginRefused as refusal:
         return _refuse(request, clinic, refusal)
     log_in_patient(request, patient, method=METHOD_BANKID, level=level)
+    next_path = entry.get(oidc.STATE_NEXT)
+    if isinstance(next_path, str) and oidc.safe_next(request, clinic, next_path):
+        return redirect(next_path)
     return redirect(reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident}))
 
 
