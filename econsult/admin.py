@@ -138,6 +138,14 @@ class InboxAdmin(ClinicStaffPage):
             chosen = own
         show = InboxFilter.CLOSED if request.GET.get("show") == "closed" else InboxFilter.OPEN
         today = local_today()
+        found = inbox(
+            clinic_id,
+            practitioner_id=chosen,
+            show=show,
+            page=parse_id(request.GET.get("page")) or 1,
+        )
+        query = request.GET.copy()
+        query.pop("page", None)
         rows = [
             InboxRow(
                 c,
@@ -145,12 +153,14 @@ class InboxAdmin(ClinicStaffPage):
                 formats.date_format(c.created, "SHORT_DATETIME_FORMAT"),
                 formats.date_format(c.answer_by, "SHORT_DATE_FORMAT"),
             )
-            for c in inbox(clinic_id, practitioner_id=chosen, show=show)
+            for c in found.rows
         ]
         context = self.page_context(
             request,
             title=_("eConsultation inbox"),
             rows=rows,
+            found=found,
+            page_query=query.urlencode(),
             practitioners=practitioners,
             chosen=chosen,
             show=show,

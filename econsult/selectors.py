@@ -318,21 +318,34 @@ class InboxFilter:
     CLOSED = "closed"
 
 
-def inbox(
-    clinic_id: int, *, practitioner_id: int | None, show: str, limit: int = 200
-) -> list[Consultation]:
-    """The clinic's consultations for the inbox: open ones by answer-by date, oldest first;
-    or the latest closed ones. One query, whatever their number."""
-    queryset = Consultation.objects.filter(clinic_id=clinic_id).select_related(
-        "patient", "practitioner"
-    )
+#: Rows on one page of the inbox.
+INBOX_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[Consultation]
+    total: int
+    page: int
+    pages: int
+
+
+def inbox(clinic_id: int, *, practitioner_id: int | None, show: str, page: int = 1) -> InboxPage:
+    """The clinic's consultations for the inbox, a page at a time: open ones by answer-by
+    date, oldest first; or the latest closed ones. Two queries, whatever their number."""
+    queryset = Consultation.objects.filter(clinic_id=clinic_id)
     if practitioner_id is not None:
         queryset = queryset.filter(practitioner_id=practitioner_id)
     if show == InboxFilter.CLOSED:
         queryset = queryset.filter(status=Status.CLOSED).order_by("-closed_at", "-pk")
     else:
         queryset = queryset.exclude(status=Status.CLOSED).order_by("answer_by", "created", "pk")
-    return list(queryset[:limit])
+    total = queryset.count()
+    pages = max(1, -(-total // INBOX_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * INBOX_PAGE_SIZE
+    rows = list(queryset.select_related("patient", "practitioner")[start : start + INBOX_PAGE_SIZE])
+    return InboxPage(rows=rows, total=total, page=page, pages=pages)
 
 
 def staff_consultation(user: User, consultation_id: int) -> Consultation | None:

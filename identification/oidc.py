@@ -293,6 +293,8 @@ def safe_next(request: HttpRequest, clinic: Clinic, value: str | None) -> str | 
     path = urlsplit(value)
     if path.scheme or path.netloc or not path.path.startswith(f"/c/{clinic.ep_ident}/"):
         return None
+    if any(segment in {".", ".."} for segment in path.path.split("/")):
+        return None
     return path.path + (f"?{path.query}" if path.query else "")
 
 

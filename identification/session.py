@@ -31,6 +31,8 @@ SESSION_METHOD = "patient_auth_method"
 SESSION_LEVEL = "patient_auth_level"
 SESSION_LOGIN_AT = "patient_login_at"
 SESSION_SEEN_AT = "patient_seen_at"
+#: The patient page a logged-out visitor asked for (an SMS link): the login goes on there.
+SESSION_NEXT = "patient_next"
 
 METHOD_BANKID = "bankid"
 METHOD_SMS = "sms"
@@ -163,6 +165,20 @@ class PatientSessionMiddleware:
         return response
 
 
+def take_requested_page(request: HttpRequest, ep_ident: str) -> str | None:
+    """The clinic's patient page the patient asked for before logging in (and forget it);
+    None when there is none. Only a path under ``/c/<ep_ident>/`` ever comes back."""
+    value = request.session.pop(SESSION_NEXT, None)
+    prefix = f"/c/{ep_ident}/".lower()
+    if not isinstance(value, str) or not value.lower().startswith(prefix):
+        return None
+    if "//" in value or "\\" in value or any(ord(ch) < 32 for ch in value):
+        return None
+    if any(segment in {".", ".."} for segment in value.split("?", 1)[0].split("/")):
+        return None
+    return value
+
+
 def patient_required(
     view: Callable[..., HttpResponseBase],
 ) -> Callable[..., HttpResponseBase]:
@@ -179,6 +195,8 @@ def patient_required(
         response: HttpResponseBase
         if patient is None or patient.clinic.ep_ident.lower() != ep_ident.lower():
             # Not logged in, or logged in at another clinic: that session opens only its own.
+            if request.method == "GET":
+                request.session[SESSION_NEXT] = request.get_full_path()
             response = redirect("identification:login", ep_ident=ep_ident)
         else:
             response = view(request, ep_ident, *args, **kwargs)

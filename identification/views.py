@@ -33,6 +33,7 @@ from .session import (
     log_in_patient,
     logged_in_patient,
     patient_required,
+    take_requested_page,
 )
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,10 @@ def login_code(request: PatientRequest, ep_ident: str) -> HttpResponse:
             else:
                 _forget_challenge(request)
                 log_in_patient(request, patient, method=METHOD_SMS)
-                return redirect("identification:home", ep_ident=clinic.ep_ident)
+                return redirect(
+                    take_requested_page(request, clinic.ep_ident)
+                    or reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident})
+                )
     context = {
         "clinic": clinic,
         "form": form,
@@ -286,8 +290,12 @@ def bankid_callback(request: PatientRequest) -> HttpResponse:
     log_in_patient(request, patient, method=METHOD_BANKID, level=level)
     next_path = entry.get(oidc.STATE_NEXT)
     if isinstance(next_path, str) and oidc.safe_next(request, clinic, next_path):
+        take_requested_page(request, clinic.ep_ident)
         return redirect(next_path)
-    return redirect(reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident}))
+    return redirect(
+        take_requested_page(request, clinic.ep_ident)
+        or reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident})
+    )
 
 
 def _audit_refusal(

@@ -238,3 +238,28 @@ def test_superuser_chooses_the_clinic(world, other_world, superuser, admin_clien
     client = admin_client_for(superuser)
     here = client.get(INBOX + f"?clinic={world.clinic.pk}&practitioner=all")
     assert [r.consultation.subject for r in here.context["rows"]] == ["Her"]
+
+
+def test_the_inbox_pages_through_many(world, gp_user, admin_client_for):
+    from econsult.selectors import INBOX_PAGE_SIZE
+
+    for n in range(INBOX_PAGE_SIZE + 3):
+        Consultation.objects.create(
+            clinic=world.clinic,
+            patient=world.patient,
+            practitioner=world.gp,
+            subject=f"T{n:03d}",
+            intake_day=datetime.date(2026, 12, 1),
+            answer_by=datetime.date(2026, 12, 1) + datetime.timedelta(days=n),
+            last_patient_message_at="2026-12-01T08:00:00Z",
+        )
+    client = admin_client_for(gp_user)
+    first = client.get(INBOX)
+    assert len(first.context["rows"]) == INBOX_PAGE_SIZE
+    assert first.context["found"].total == INBOX_PAGE_SIZE + 3
+    second = client.get(INBOX + "?page=2")
+    assert [r.consultation.subject for r in second.context["rows"]] == [
+        f"T{n:03d}" for n in range(INBOX_PAGE_SIZE, INBOX_PAGE_SIZE + 3)
+    ]
+    assert client.get(INBOX + "?page=999").status_code == 200
+    assert client.get(INBOX + "?page=abc").status_code == 200
