@@ -155,6 +155,14 @@ class InboxAdmin(ClinicStaffPage):
             )
             for c in found.rows
         ]
+        # The list shows subjects and patients' names: a read of the clinic's consultations.
+        audit.record(
+            "econsult.inbox_viewed",
+            request=request,
+            clinic=Clinic(pk=clinic_id),
+            details={"show": show, "practitioner": chosen, "rows": len(found.rows)},
+            fetch_pk=False,
+        )
         context = self.page_context(
             request,
             title=_("eConsultation inbox"),

@@ -263,3 +263,11 @@ def test_the_inbox_pages_through_many(world, gp_user, admin_client_for):
     ]
     assert client.get(INBOX + "?page=999").status_code == 200
     assert client.get(INBOX + "?page=abc").status_code == 200
+
+
+def test_looking_at_the_inbox_is_audited(world, gp_user, admin_client_for):
+    send(world)
+    admin_client_for(gp_user).get(INBOX)
+    event = AuditEvent.objects.get(action="econsult.inbox_viewed")
+    assert event.staff == gp_user and event.clinic == world.clinic
+    assert event.details == {"show": "open", "practitioner": world.gp.pk, "rows": 1}
