@@ -204,10 +204,10 @@ class InboxAdmin(ClinicStaffPage):
                 return outcome
             answer_form, reassign_form = outcome
             status = 400
-        else:
-            services.consultation_open(
-                staff=_staff(request), consultation=consultation, request=request
-            )
+        # Every page that shows the thread is a read (audited; the first marks it read).
+        services.consultation_open(
+            staff=_staff(request), consultation=consultation, request=request
+        )
         context = self.page_context(
             request,
             title=gettext("eConsultation #%(id)s") % {"id": consultation.pk},

@@ -137,7 +137,8 @@ def test_an_empty_answer_is_refused(world, gp_user, admin_client_for):
     )
     assert response.status_code == 400
     consultation.refresh_from_db()
-    assert consultation.status == "sent"
+    assert consultation.status == "read"  # the page showed it again: a read, not an answer
+    assert consultation.messages.count() == 1
     assert not sms.outbox
 
 
