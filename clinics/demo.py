@@ -34,6 +34,44 @@ DEMO_PATIENTS = [
 ]
 
 
+#: The demo's medications by patient name: one A/B-preparation shows what is never renewed
+#: online.
+DEMO_MEDICATIONS: dict[str, list[dict[str, Any]]] = {
+    "Kari Testesen": [
+        {
+            "key": "med-1",
+            "name": "Levaxin",
+            "strength": "50 mikrog",
+            "form": "tablett",
+            "atc": "H03AA01",
+            "group": "C",
+            "last_prescribed": "2026-05-04",
+            "runs_out": None,
+        },
+        {
+            "key": "med-2",
+            "name": "Ventoline",
+            "strength": "0,1 mg/dose",
+            "form": "inhalasjonsaerosol",
+            "atc": "R03AC02",
+            "group": "C",
+            "last_prescribed": "2026-02-11",
+            "runs_out": None,
+        },
+        {
+            "key": "med-3",
+            "name": "Paralgin forte",
+            "strength": "400 mg/30 mg",
+            "form": "tablett",
+            "atc": "N02AJ06",
+            "group": "B",
+            "last_prescribed": "2026-09-20",
+            "runs_out": None,
+        },
+    ],
+}
+
+
 def _template(practitioner: str, rules: list[tuple[int, str, str, str]]) -> dict[str, Any]:
     """A weekly template valid from a fixed Monday (a stable document), 20-minute slots."""
     return {
@@ -113,6 +151,7 @@ def demo_document() -> dict[str, Any]:
                 "mobile": mobile,
                 "journal_active": active,
                 "patient_list": plist,
+                **({"medications": DEMO_MEDICATIONS[name]} if name in DEMO_MEDICATIONS else {}),
             }
             for name, nid, mobile, active, plist in DEMO_PATIENTS
         ],

@@ -13,6 +13,7 @@ this module never imports them.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,8 +21,18 @@ from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 
-from .models import Clinic, Patient, PatientList, Practitioner, ep_ident_validator, key_validator
+from .models import (
+    Clinic,
+    Medication,
+    Patient,
+    PatientList,
+    Practitioner,
+    atc_validator,
+    ep_ident_validator,
+    key_validator,
+)
 from .national_id import parse as parse_national_id
 from .phones import normalise_mobile
 
@@ -260,6 +271,7 @@ def _validate(data: Any, ctx: ImportContext) -> dict:
                     row.get("journal_active"), f"{place}.journal_active", ctx, True
                 ),
                 "patient_list": patient_list,
+                "medications": _medications(row, place, ctx),
             }
         )
     clean["patients"] = patients
@@ -268,6 +280,111 @@ def _validate(data: Any, ctx: ImportContext) -> dict:
         if section.key in data and data[section.key] is not None:
             section.validate(data[section.key], ctx)
     return clean
+
+
+MEDICATION_FIELDS = (
+    "key", "name", "strength", "form", "atc", "group", "last_prescribed", "runs_out"
+)  # fmt: skip
+
+
+def _date(value: Any, place: str, ctx: ImportContext) -> datetime.date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    ctx.error(place, "must be a date (YYYY-MM-DD) or null")
+    return None
+
+
+def _medications(row: dict, place: str, ctx: ImportContext) -> list[dict[str, Any]]:
+    """A patient's current medications (``patients[i].medications``)."""
+    raw = row.get("medications", [])
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        ctx.error(f"{place}.medications", "must be a list")
+        return []
+    found, keys = [], set()
+    for j, med in enumerate(raw):
+        at = f"{place}.medications[{j}]"
+        if not isinstance(med, dict):
+            ctx.error(at, "must be an object")
+            continue
+        for name in med:
+            if name not in MEDICATION_FIELDS:
+                ctx.error(f"{at}.{name}", "is not a known field")
+        key = _str(med.get("key"), f"{at}.key", ctx, max_len=64)
+        if key:
+            _validator(key_validator, key, f"{at}.key", ctx)
+            if key in keys:
+                ctx.error(f"{at}.key", f'"{key}" is used twice for this patient')
+            keys.add(key)
+        atc = _str(med.get("atc"), f"{at}.atc", ctx, required=False, max_len=7)
+        if atc:
+            _validator(atc_validator, atc, f"{at}.atc", ctx)
+        group = med.get("group", "C")
+        if group not in Medication.Group.values:
+            ctx.error(f"{at}.group", 'must be "A", "B" or "C"')
+        found.append(
+            {
+                "key": key,
+                "name": _str(med.get("name"), f"{at}.name", ctx),
+                "strength": _str(
+                    med.get("strength"), f"{at}.strength", ctx, required=False, max_len=100
+                ),
+                "form": _str(med.get("form"), f"{at}.form", ctx, required=False, max_len=100),
+                "atc": atc,
+                "group": group,
+                "last_prescribed": _date(med.get("last_prescribed"), f"{at}.last_prescribed", ctx),
+                "runs_out": _date(med.get("runs_out"), f"{at}.runs_out", ctx),
+            }
+        )
+    return found
+
+
+def _sync_medications(clinic: Clinic, clean_patients: list[dict], ctx: ImportContext) -> None:
+    """Each patient's medications as the file says: created, updated, and the ones no longer
+    in the file kept but no longer current (renewal requests refer to them)."""
+    by_id = {p.national_id: p for p in clinic.patients.all()}
+    existing: dict[tuple[int, str], Medication] = {
+        (m.patient_id, m.key): m for m in Medication.objects.filter(patient__clinic=clinic)
+    }
+    seen: set[tuple[int, str]] = set()
+    new = []
+    for row in clean_patients:
+        patient = by_id[row["national_id"]]
+        for med in row["medications"]:
+            seen.add((patient.pk, med["key"]))
+            values = {name: med[name] for name in MEDICATION_FIELDS if name != "key"}
+            values["current"] = True
+            obj = existing.get((patient.pk, med["key"]))
+            if obj is None:
+                new.append(Medication(patient=patient, key=med["key"], **values))
+            elif _sync(obj, values):
+                ctx.count("medications updated")
+    if new:
+        Medication.objects.bulk_create(new, batch_size=1000)
+        ctx.count("medications created", len(new))
+    gone = [m.pk for k, m in existing.items() if k not in seen and m.current]
+    if gone:
+        Medication.objects.filter(pk__in=gone).update(current=False)
+        ctx.count("medications no longer current", len(gone))
+
+
+def _export_medication(med: Medication) -> dict[str, Any]:
+    return {
+        "key": med.key,
+        "name": med.name,
+        "strength": med.strength or None,
+        "form": med.form or None,
+        "atc": med.atc or None,
+        "group": med.group,
+        "last_prescribed": med.last_prescribed.isoformat() if med.last_prescribed else None,
+        "runs_out": med.runs_out.isoformat() if med.runs_out else None,
+    }
 
 
 # Writing
@@ -350,6 +467,7 @@ def import_clinic(data: Any) -> dict[str, int]:
         if gone:
             Patient.objects.filter(pk__in=gone).update(journal_active=False)
             ctx.count("patients marked inactive", len(gone))
+        _sync_medications(clinic, clean["patients"], ctx)
 
         for section in sections():
             if section.key in data and data[section.key] is not None:
@@ -361,7 +479,14 @@ def export_clinic(clinic: Clinic) -> dict[str, Any]:
     """The clinic in the exchange format; the same data always gives the same result."""
     practitioners = sorted(clinic.practitioners.all(), key=lambda p: p.key)
     lists = sorted(clinic.patient_lists.select_related("gp"), key=lambda pl: pl.key)
-    patients = sorted(clinic.patients.select_related("patient_list"), key=lambda p: p.national_id)
+    patients = sorted(
+        clinic.patients.select_related("patient_list").prefetch_related(
+            Prefetch(
+                "medications", queryset=Medication.objects.filter(current=True).order_by("key")
+            )
+        ),
+        key=lambda p: p.national_id,
+    )
     data: dict[str, Any] = {
         "format": FORMAT,
         "clinic": {
@@ -386,20 +511,25 @@ def export_clinic(clinic: Clinic) -> dict[str, Any]:
         "patient_lists": [
             {"key": pl.key, "name": pl.name, "gp": pl.gp.key if pl.gp else None} for pl in lists
         ],
-        "patients": [
-            {
-                "national_id": p.national_id,
-                "name": p.name,
-                "mobile": p.mobile or None,
-                "journal_active": p.journal_active,
-                "patient_list": p.patient_list.key if p.patient_list else None,
-            }
-            for p in patients
-        ],
+        "patients": [_export_patient(p) for p in patients],
     }
     for section in sections():
         data[section.key] = section.export(clinic)
     return data
+
+
+def _export_patient(patient: Patient) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "national_id": patient.national_id,
+        "name": patient.name,
+        "mobile": patient.mobile or None,
+        "journal_active": patient.journal_active,
+        "patient_list": patient.patient_list.key if patient.patient_list else None,
+    }
+    medications = list(patient.medications.all())
+    if medications:  # left out when there are none: older files export as they were
+        row["medications"] = [_export_medication(m) for m in medications]
+    return row
 
 
 def dumps(data: dict[str, Any]) -> str:

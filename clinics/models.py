@@ -249,6 +249,58 @@ class Patient(models.Model):
         return self.patient_list_id is not None
 
 
+atc_validator = RegexValidator(
+    r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$",
+    _("An ATC code looks like N02BE01: a letter, two digits, two letters, two digits."),
+)
+
+
+class Medication(models.Model):
+    """A medication in the patient's record at the clinic (from the journal's export).
+
+    A- and B-preparations (narcotics and other addictive drugs, legemiddelforskriften's
+    reseptgruppe A and B) are never renewable online. Medications that leave the journal's
+    export are kept (a renewal request may refer to them) but are no longer current.
+    """
+
+    class Group(models.TextChoices):
+        A = "A", _("A-preparation")
+        B = "B", _("B-preparation")
+        C = "C", _("C-preparation")
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="medications", verbose_name=_("patient")
+    )
+    key = models.CharField(_("key"), max_length=64, validators=[key_validator])
+    name = models.CharField(_("name"), max_length=200)
+    strength = models.CharField(_("strength"), max_length=100, blank=True)
+    form = models.CharField(_("form"), max_length=100, blank=True)
+    atc = models.CharField(_("ATC code"), max_length=7, blank=True, validators=[atc_validator])
+    group = models.CharField(
+        _("prescription group"), max_length=1, choices=Group.choices, default=Group.C
+    )
+    last_prescribed = models.DateField(_("last prescribed"), null=True, blank=True)
+    #: When the last prescription runs out, if the journal knows.
+    runs_out = models.DateField(_("runs out"), null=True, blank=True)
+    current = models.BooleanField(_("current"), default=True)
+
+    class Meta:
+        verbose_name = _("medication")
+        verbose_name_plural = _("medications")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "key"], name="medication_key_per_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.name, self.strength, self.form) if part)
+
+    @property
+    def addictive(self) -> bool:
+        """A- or B-preparation: never renewed online."""
+        return self.group in (self.Group.A, self.Group.B)
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 

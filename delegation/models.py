@@ -21,6 +21,7 @@ class Service(models.TextChoices):
     BOOKING = "booking", _("Appointment booking")
     URGENT = "urgent", _("Urgent same-day appointment")
     ECONSULT = "econsult", _("eConsultation")
+    RENEWAL = "renewal", _("Prescription renewal")
 
 
 class ServiceMatrix(models.Model):

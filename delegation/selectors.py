@@ -198,6 +198,7 @@ SERVICE_LABELS = (
     (Service.BOOKING, _("Book an appointment")),
     (Service.URGENT, _("Urgent appointment today")),
     (Service.ECONSULT, _("eConsultation: write to a practitioner")),
+    (Service.RENEWAL, _("Renew a prescription")),
 )
 
 

@@ -28,15 +28,17 @@ from clinics.models import Clinic, Practitioner, User
 
 from . import services
 from .forms import AnswerForm, ReassignForm
-from .models import CapacityPeriod, Consultation, EconsultSettings, Inbox
+from .models import CapacityPeriod, Consultation, EconsultSettings, Inbox, RenewalItem
 from .selectors import (
     InboxFilter,
     inbox,
     is_overdue,
     local_today,
     may_reassign,
+    renewal_inbox,
     staff_attachment,
     staff_consultation,
+    staff_renewal,
 )
 from .views import attachment_response
 
@@ -103,6 +105,24 @@ def _clinic_id(request: HttpRequest) -> int:
     return clinic_id
 
 
+def _decisions(request: HttpRequest, waiting: list[RenewalItem]) -> dict[int, services.Decision]:
+    decided = {}
+    for item in waiting:
+        status = request.POST.get(f"decision-{item.pk}", "")
+        if status not in {
+            RenewalItem.Status.APPROVED,
+            RenewalItem.Status.REJECTED,
+            RenewalItem.Status.NEEDS_APPOINTMENT,
+        }:
+            continue
+        reason = request.POST.get(f"reason-{item.pk}", "")
+        if status == RenewalItem.Status.REJECTED and reason not in RenewalItem.Reason.values:
+            reason = RenewalItem.Reason.OTHER
+        comment = " ".join(request.POST.get(f"comment-{item.pk}", "").split())[:1000]
+        decided[item.pk] = services.Decision(status=status, reason=reason, comment=comment)
+    return decided
+
+
 @admin.register(Inbox)
 class InboxAdmin(ClinicStaffPage):
     staff_may = ("view", "change")
@@ -118,6 +138,12 @@ class InboxAdmin(ClinicStaffPage):
                 "file/<int:attachment_id>/",
                 view(self.attachment_view),
                 name=self.page_url_name("file"),
+            ),
+            path("renewals/", view(self.renewals_view), name=self.page_url_name("renewals")),
+            path(
+                "renewals/<int:request_id>/",
+                view(self.renewal_view),
+                name=self.page_url_name("renewal"),
             ),
         ]
 
@@ -282,6 +308,90 @@ class InboxAdmin(ClinicStaffPage):
             return answer_form, reassign_form
         messages.success(request, done)
         return HttpResponseRedirect(self._detail_url(consultation.pk))
+
+    def renewals_view(self, request: HttpRequest) -> HttpResponse:
+        clinic_id = _clinic_id(request)
+        raw = request.GET.get("practitioner")
+        chosen: int | None
+        if raw == "all":
+            chosen = None
+        elif raw:
+            chosen = parse_id(raw)
+            if chosen is None or not (
+                Practitioner.objects.filter(pk=chosen, clinic_id=clinic_id).exists()
+            ):
+                raise Http404
+        else:
+            chosen = _staff(request).practitioner_id
+        show = InboxFilter.CLOSED if request.GET.get("show") == "closed" else InboxFilter.OPEN
+        rows, total, page, pages = renewal_inbox(
+            clinic_id,
+            practitioner_id=chosen,
+            show=show,
+            page=parse_id(request.GET.get("page")) or 1,
+        )
+        audit.record(
+            "renewal.inbox_viewed",
+            request=request,
+            clinic=Clinic(pk=clinic_id),
+            details={"show": show, "practitioner": chosen, "rows": len(rows)},
+            fetch_pk=False,
+        )
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = self.page_context(
+            request,
+            title=_("Prescription renewals"),
+            rows=rows,
+            total=total,
+            page=page,
+            pages=pages,
+            page_query=query.urlencode(),
+            show=show,
+            chosen=chosen,
+            practitioners=list(
+                Practitioner.objects.filter(clinic_id=clinic_id).order_by("name", "pk")
+            ),
+            clinic=Clinic.objects.filter(pk=clinic_id).first(),
+            inbox_url=reverse(f"admin:{self.page_url_name()}"),
+            detail_url_name=f"admin:{self.page_url_name('renewal')}",
+        )
+        return TemplateResponse(request, "admin/econsult/renewals.html", context)
+
+    def renewal_view(self, request: HttpRequest, request_id: int) -> HttpResponse:
+        found = staff_renewal(_staff(request), request_id)
+        if found is None:
+            raise Http404
+        here = reverse(f"admin:{self.page_url_name('renewal')}", kwargs={"request_id": found.pk})
+        if request.method == "POST":
+            waiting = [i for i in found.items.all() if i.status == RenewalItem.Status.REQUESTED]
+            decided = _decisions(request, waiting)
+            if not decided:
+                messages.error(request, gettext("Choose a decision for at least one medicine."))
+                return HttpResponseRedirect(here)
+            try:
+                handled = services.renewal_handle(
+                    staff=_staff(request), request_id=found.pk, decisions=decided, request=request
+                )
+            except services.NotFound:
+                raise Http404 from None
+            messages.success(
+                request,
+                gettext("The request is handled. The patient gets an SMS.")
+                if handled.handled_at
+                else gettext("Saved. Some medicines are still waiting for a decision."),
+            )
+            return HttpResponseRedirect(here)
+        services.renewal_open(staff=_staff(request), renewal=found, request=request)
+        context = self.page_context(
+            request,
+            title=gettext("Prescription renewal #%(id)s") % {"id": found.pk},
+            renewal=found,
+            items=list(found.items.all()),
+            reasons=RenewalItem.Reason.choices,
+            renewals_url=reverse(f"admin:{self.page_url_name('renewals')}"),
+        )
+        return TemplateResponse(request, "admin/econsult/renewal_detail.html", context)
 
     def attachment_view(self, request: HttpRequest, attachment_id: int) -> HttpResponseBase:
         found = staff_attachment(_staff(request), attachment_id)

@@ -10,7 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from .files import ALLOWED, CheckedFile, check_uploads
-from .models import MAX_ATTACHMENTS, SUBJECT_MAX_LENGTH
+from .models import MAX_ATTACHMENTS, RENEWAL_NOTE_MAX_LENGTH, SUBJECT_MAX_LENGTH
 
 ACCEPT = ",".join([*ALLOWED, ".jpg", ".jpeg", ".png", ".pdf", ".heic"])
 
@@ -128,3 +128,49 @@ class ReassignForm(forms.Form):
     def __init__(self, *args: Any, choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["practitioner"]).choices = choices
+
+
+class RenewalForm(forms.Form):
+    """The patient's renewal request: their own renewable medicines, nothing typed in."""
+
+    practitioner = forms.TypedChoiceField(
+        label=_("To"), coerce=int, widget=forms.RadioSelect, empty_value=None
+    )
+    medications = forms.TypedMultipleChoiceField(
+        label=_("Medicines to renew"),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one medicine.")},
+    )
+    note = forms.CharField(
+        label=_("Note to the practitioner (optional)"),
+        required=False,
+        max_length=RENEWAL_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    pharmacy = forms.CharField(
+        label=_("Pharmacy (optional)"),
+        required=False,
+        max_length=100,
+        help_text=_("E-prescriptions can be collected at any pharmacy; you need not choose one."),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        practitioners: list[tuple[int, str]],
+        medications: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["practitioner"]).choices = practitioners
+        if len(practitioners) == 1:
+            self.fields["practitioner"].initial = practitioners[0][0]
+            self.fields["practitioner"].widget = forms.HiddenInput()
+        cast(forms.ChoiceField, self.fields["medications"]).choices = medications
+
+    def clean_note(self) -> str:
+        return _strip_controls(self.cleaned_data["note"]).strip()
+
+    def clean_pharmacy(self) -> str:
+        return " ".join(_strip_controls(self.cleaned_data["pharmacy"]).split())

@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from clinics.models import Clinic, Patient, Practitioner, User
+from clinics.models import Clinic, Medication, Patient, Practitioner, User
 
 #: The subject's length on every clinic.
 SUBJECT_MAX_LENGTH = 120
@@ -72,6 +72,16 @@ class EconsultSettings(models.Model):
         help_text=_(
             "The patient's fee for an eConsultation (takst 2ae); 0: no fee. Patients must "
             "accept it before they send."
+        ),
+    )
+    renewal_days_before = models.PositiveSmallIntegerField(
+        _("renewal at the earliest (days before running out)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(365)],
+        help_text=_(
+            "Empty: patients may ask for a renewal at any time. A number: not earlier than "
+            "this many days before the prescription runs out (where the journal says when)."
         ),
     )
     answer_requires_bankid = models.BooleanField(
@@ -276,3 +286,107 @@ class Inbox(Consultation):
         proxy = True
         verbose_name = _("eConsultation inbox")
         verbose_name_plural = _("eConsultation inbox")
+
+
+# Prescription renewal ("Reseptfornyelse")
+
+#: The longest note a patient may add to a renewal request.
+RENEWAL_NOTE_MAX_LENGTH = 500
+
+
+class RenewalRequest(models.Model):
+    """A patient's request to renew one or more of their medications."""
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="renewal_requests", verbose_name=_("clinic")
+    )
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.PROTECT,
+        related_name="renewal_requests",
+        verbose_name=_("patient"),
+    )
+    practitioner = models.ForeignKey(
+        Practitioner,
+        on_delete=models.PROTECT,
+        related_name="renewal_requests",
+        verbose_name=_("practitioner"),
+    )
+    note = models.TextField(_("note"), max_length=RENEWAL_NOTE_MAX_LENGTH, blank=True)
+    pharmacy = models.CharField(_("pharmacy"), max_length=100, blank=True)
+    created = models.DateTimeField(_("sent"), auto_now_add=True)
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    unread_by_staff = models.BooleanField(_("unread by the clinic"), default=True)
+    unread_by_patient = models.BooleanField(_("unread by the patient"), default=False)
+    language = models.CharField(_("language"), max_length=8, default="nb")
+    submission_key = models.CharField(max_length=36, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("renewal request")
+        verbose_name_plural = _("renewal requests")
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "submission_key"],
+                condition=~Q(submission_key=""),
+                name="renewal_submitted_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "handled_at", "created"], name="renewal_inbox"),
+            models.Index(fields=["patient", "-created"], name="renewal_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.handled_at is None
+
+
+class RenewalItem(models.Model):
+    """One medication of a renewal request, and what the practitioner decided."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Waiting")
+        APPROVED = "approved", _("Renewed")
+        REJECTED = "rejected", _("Not renewed")
+        NEEDS_APPOINTMENT = "needs_appointment", _("Needs an appointment")
+
+    class Reason(models.TextChoices):
+        NOT_NEEDED = "not_needed", _("The medication is no longer needed")
+        CHANGED = "changed", _("The treatment is being changed")
+        CHECK_UP = "check_up", _("A check-up is needed first")
+        ELSEWHERE = "elsewhere", _("Another doctor prescribes it")
+        OTHER = "other", _("Other reason")
+
+    request = models.ForeignKey(RenewalRequest, on_delete=models.PROTECT, related_name="items")
+    medication = models.ForeignKey(
+        Medication, on_delete=models.PROTECT, related_name="renewals", verbose_name=_("medication")
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
+    comment = models.TextField(_("comment"), max_length=1000, blank=True)
+    handled_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("renewal of a medication")
+        verbose_name_plural = _("renewals of medications")
+        ordering = ["pk"]
+        constraints = [
+            # One open request per medication, whoever asks twice and however fast.
+            models.UniqueConstraint(
+                fields=["medication"],
+                condition=Q(status="requested"),
+                name="renewal_one_open_per_medication",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"

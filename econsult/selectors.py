@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from clinics.models import Clinic, Patient, User
+from clinics.models import Clinic, Medication, Patient, User
 from delegation.selectors import practitioners_for
 
 from .models import (
@@ -40,6 +40,8 @@ from .models import (
     Consultation,
     EconsultSettings,
     Message,
+    RenewalItem,
+    RenewalRequest,
     Status,
 )
 
@@ -250,6 +252,20 @@ def open_limit_reached(patient: Patient, clinic_settings: EconsultSettings) -> b
 # The patient's threads
 
 
+def submitted_consultation(patient: Patient, key: str) -> Consultation | None:
+    """The consultation a form with this one-time key sent already (a double submit)."""
+    if not key:
+        return None
+    return Consultation.objects.filter(patient=patient, submission_key=key).first()
+
+
+def submitted_renewal(patient: Patient, key: str) -> RenewalRequest | None:
+    """The renewal request a form with this one-time key sent already (a double submit)."""
+    if not key:
+        return None
+    return RenewalRequest.objects.filter(patient=patient, submission_key=key).first()
+
+
 def patient_consultations(patient: Patient) -> list[Consultation]:
     """ "Mine meldinger": the patient's threads, newest activity first (one query)."""
     return list(
@@ -396,3 +412,112 @@ def files_root_is_served() -> bool:
         if resolved == base or resolved.startswith(base.rstrip("/") + "/"):
             return True
     return False
+
+
+# Prescription renewal
+
+
+@dataclass(frozen=True)
+class MedicationOption:
+    """One of the patient's medications on the renewal page, and whether it may be asked for
+    now (``why_not``: "addictive", "open" or "too_early"; ``from_day`` for "too_early")."""
+
+    medication: Medication
+    why_not: str = ""
+    from_day: datetime.date | None = None
+
+    @property
+    def renewable(self) -> bool:
+        return not self.why_not
+
+
+def renewal_options(
+    patient: Patient, clinic_settings: EconsultSettings, *, today: datetime.date | None = None
+) -> list[MedicationOption]:
+    """The patient's current medications, each renewable or not and why (two queries):
+    A- and B-preparations never; one open request per medication; and, where the clinic
+    sets it, not earlier than its number of days before the prescription runs out."""
+    today = today or local_today()
+    medications = list(
+        Medication.objects.filter(patient=patient, current=True).order_by("name", "pk")
+    )
+    open_ids = set(
+        RenewalItem.objects.filter(
+            medication__patient=patient, status=RenewalItem.Status.REQUESTED
+        ).values_list("medication_id", flat=True)
+    )
+    days = clinic_settings.renewal_days_before
+    options = []
+    for med in medications:
+        if med.addictive:
+            options.append(MedicationOption(med, "addictive"))
+        elif med.pk in open_ids:
+            options.append(MedicationOption(med, "open"))
+        elif days is not None and med.runs_out is not None:
+            earliest = med.runs_out - datetime.timedelta(days=days)
+            if today < earliest:
+                options.append(MedicationOption(med, "too_early", earliest))
+            else:
+                options.append(MedicationOption(med))
+        else:
+            options.append(MedicationOption(med))
+    return options
+
+
+def _renewals_with_items(queryset: QuerySet[RenewalRequest]) -> QuerySet[RenewalRequest]:
+    return queryset.select_related("practitioner").prefetch_related(
+        Prefetch("items", queryset=RenewalItem.objects.select_related("medication").order_by("pk"))
+    )
+
+
+def patient_renewals(patient: Patient, limit: int = 50) -> list[RenewalRequest]:
+    """The patient's renewal requests, newest first, with their medicines (two queries)."""
+    return list(
+        _renewals_with_items(
+            RenewalRequest.objects.filter(patient=patient, clinic_id=patient.clinic_id)
+        ).order_by("-created", "-pk")[:limit]
+    )
+
+
+def patient_renewal(patient: Patient, request_id: int) -> RenewalRequest | None:
+    return (
+        _renewals_with_items(
+            RenewalRequest.objects.filter(
+                pk=request_id, patient=patient, clinic_id=patient.clinic_id
+            )
+        )
+        .order_by()
+        .first()
+    )
+
+
+def renewal_inbox(
+    clinic_id: int, *, practitioner_id: int | None, show: str, page: int = 1
+) -> tuple[list[RenewalRequest], int, int, int]:
+    """Renewal requests for the inbox: open ones oldest first, or the latest handled; with
+    their medicines. A fixed number of queries. Returns (rows, total, page, pages)."""
+    queryset = RenewalRequest.objects.filter(clinic_id=clinic_id)
+    if practitioner_id is not None:
+        queryset = queryset.filter(practitioner_id=practitioner_id)
+    if show == InboxFilter.CLOSED:
+        queryset = queryset.filter(handled_at__isnull=False).order_by("-handled_at", "-pk")
+    else:
+        queryset = queryset.filter(handled_at__isnull=True).order_by("created", "pk")
+    total = queryset.count()
+    pages = max(1, -(-total // INBOX_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * INBOX_PAGE_SIZE
+    rows = list(
+        _renewals_with_items(queryset.select_related("patient"))[start : start + INBOX_PAGE_SIZE]
+    )
+    return rows, total, page, pages
+
+
+def staff_renewal(user: User, request_id: int) -> RenewalRequest | None:
+    queryset = RenewalRequest.objects.filter(pk=request_id)
+    if not user.is_superuser:
+        clinic_id = staff_clinic(user)
+        if clinic_id is None:
+            return None
+        queryset = queryset.filter(clinic_id=clinic_id)
+    return _renewals_with_items(queryset.select_related("patient", "clinic")).order_by().first()

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -36,6 +37,8 @@ from .models import (
     Attachment,
     Consultation,
     Message,
+    RenewalItem,
+    RenewalRequest,
     Status,
     attachment_storage,
 )
@@ -435,3 +438,186 @@ def consultation_reassign(
             details={"from": previous, "to": target.pk},
         )
     return consultation
+
+
+# Prescription renewal
+
+
+class RenewalRefused(EconsultError):
+    """A medication that may not be asked for now (``why``: the option's reason)."""
+
+    code = "renewal_refused"
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def renewal_request(
+    *,
+    patient: Patient,
+    practitioner_id: int,
+    medication_ids: list[int],
+    note: str = "",
+    pharmacy: str = "",
+    submission_key: str = "",
+    request: HttpRequest | None = None,
+) -> RenewalRequest:
+    """Ask ``practitioner_id`` (offered for ``renewal`` by the matrix) to renew medications
+    of the patient's own that are renewable now (``renewal_options``). Checked under the
+    patient's row lock; the database's one-open-per-medication constraint has the last word.
+    The audit event counts the medicines and never names them."""
+    from .selectors import renewal_options
+
+    if not may_use_portal(patient) or not medication_ids:
+        raise NotOffered
+    rules = econsult_settings(patient.clinic_id)
+    try:
+        with transaction.atomic():
+            Patient.objects.select_for_update().filter(pk=patient.pk).first()
+            if submission_key:
+                earlier = RenewalRequest.objects.filter(
+                    patient=patient, submission_key=submission_key
+                ).first()
+                if earlier is not None:
+                    return earlier
+            if not may_use(patient, "renewal", practitioner_id):
+                raise NotOffered
+            options = {o.medication.pk: o for o in renewal_options(patient, rules)}
+            wanted = list(dict.fromkeys(medication_ids))
+            for pk in wanted:
+                option = options.get(pk)
+                if option is None:
+                    raise NotFound
+                if not option.renewable:
+                    raise RenewalRefused(option.why_not)
+            renewal = RenewalRequest.objects.create(
+                clinic_id=patient.clinic_id,
+                patient=patient,
+                practitioner_id=practitioner_id,
+                note=note,
+                pharmacy=pharmacy,
+                language=_language(translation.get_language()),
+                submission_key=submission_key,
+            )
+            RenewalItem.objects.bulk_create(
+                RenewalItem(request=renewal, medication_id=pk) for pk in wanted
+            )
+            audit.record(
+                "renewal.requested",
+                request=request,
+                patient=patient,
+                clinic=patient.clinic,
+                obj=renewal,
+                details={"practitioner": practitioner_id, "medications": len(wanted)},
+            )
+    except IntegrityError:
+        # Another request for one of these medicines committed first.
+        raise RenewalRefused("open") from None
+    return renewal
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str
+    reason: str = ""
+    comment: str = ""
+
+
+def renewal_handle(
+    *,
+    staff: User,
+    request_id: int,
+    decisions: dict[int, Decision],
+    request: HttpRequest | None = None,
+    now: datetime.datetime | None = None,
+) -> RenewalRequest:
+    """The practitioner decides on each waiting medicine (renewed, not renewed with a reason,
+    or needs an appointment). When none is left waiting, the request is handled and the
+    patient gets the SMS that says so, and nothing of what (no drug's name)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        queryset = RenewalRequest.objects.select_for_update().filter(pk=request_id)
+        if not staff.is_superuser:
+            clinic_id = staff_clinic(staff)
+            if clinic_id is None:
+                raise NotFound
+            queryset = queryset.filter(clinic_id=clinic_id)
+        renewal = queryset.select_related("patient", "clinic").first()
+        if renewal is None:
+            raise NotFound
+        waiting = {
+            item.pk: item for item in renewal.items.filter(status=RenewalItem.Status.REQUESTED)
+        }
+        decided = 0
+        for item_id, decision in decisions.items():
+            item = waiting.get(item_id)
+            if item is None:
+                continue
+            if decision.status not in RenewalItem.Status.values or (
+                decision.status == RenewalItem.Status.REQUESTED
+            ):
+                continue
+            item.status = decision.status
+            item.reason = decision.reason if decision.status == RenewalItem.Status.REJECTED else ""
+            item.comment = decision.comment
+            item.handled_by = staff
+            item.handled_at = now
+            item.save(update_fields=["status", "reason", "comment", "handled_by", "handled_at"])
+            decided += 1
+        if decided == 0:
+            return renewal
+        left = len(waiting) - decided
+        renewal.unread_by_staff = False
+        if left == 0:
+            renewal.handled_at = now
+            renewal.unread_by_patient = True
+        renewal.save(update_fields=["unread_by_staff", "handled_at", "unread_by_patient"])
+        audit.record(
+            "renewal.handled",
+            request=request,
+            staff=staff,
+            clinic=renewal.clinic,
+            obj=renewal,
+            details={"decided": decided, "waiting": left},
+        )
+        if left == 0:
+            _renewal_sms(renewal)
+    return renewal
+
+
+def _renewal_sms(renewal: RenewalRequest) -> None:
+    """ "Din forespørsel hos <clinic> er behandlet. Logg inn for å se svaret." Never a drug."""
+    patient = renewal.patient
+    if not patient.mobile:
+        return
+    with translation.override(_language(renewal.language)):
+        text = sms_text("renewal_handled", clinic=renewal.clinic.name)
+    sms_queue(
+        clinic_id=renewal.clinic_id,
+        to=patient.mobile,
+        text=text,
+        purpose="renewal_handled",
+        idempotency_key=f"renewal-handled:{renewal.pk}",
+    )
+
+
+def renewal_read_by_patient(*, patient: Patient, renewal: RenewalRequest) -> None:
+    if renewal.unread_by_patient:
+        RenewalRequest.objects.filter(pk=renewal.pk).update(unread_by_patient=False)
+        renewal.unread_by_patient = False
+
+
+def renewal_open(*, staff: User, renewal: RenewalRequest, request: HttpRequest | None) -> None:
+    """A staff member reads the request (audited; the first read marks it read)."""
+    audit.record(
+        "renewal.viewed",
+        request=request,
+        staff=staff,
+        clinic=renewal.clinic,
+        obj=renewal,
+        fetch_pk=False,
+    )
+    if renewal.unread_by_staff:
+        RenewalRequest.objects.filter(pk=renewal.pk).update(unread_by_staff=False)
+        renewal.unread_by_staff = False

@@ -17,4 +17,6 @@ urlpatterns = [
     path("meldinger/ny/", views.new, name="new"),
     path("meldinger/<id:consultation_id>/", views.thread, name="thread"),
     path("meldinger/vedlegg/<id:attachment_id>/", views.attachment, name="attachment"),
+    path("resept/", views.renewal, name="renewal"),
+    path("resept/<id:request_id>/", views.renewal_detail, name="renewal_detail"),
 ]

@@ -19,7 +19,9 @@ from django.urls import reverse
 from django.utils import formats
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
+from delegation.selectors import practitioners_for
 from identification.session import (
     LEVEL_HIGH,
     PatientRequest,
@@ -29,16 +31,28 @@ from identification.session import (
 )
 
 from . import services
-from .forms import NewConsultationForm, ReplyForm
-from .models import MAX_ATTACHMENTS, Attachment, Consultation, EconsultSettings, Message
+from .forms import NewConsultationForm, RenewalForm, ReplyForm
+from .models import (
+    MAX_ATTACHMENTS,
+    Attachment,
+    Consultation,
+    EconsultSettings,
+    Message,
+)
 from .selectors import (
+    MedicationOption,
     Recipient,
     econsult_settings,
     open_limit_reached,
     patient_attachment,
     patient_consultation,
     patient_consultations,
+    patient_renewal,
+    patient_renewals,
     recipients,
+    renewal_options,
+    submitted_consultation,
+    submitted_renewal,
 )
 
 
@@ -84,6 +98,10 @@ def new(request: PatientRequest, ep_ident: str) -> HttpResponse:
     if clinic.econsult_requires_bankid and not _high(request):
         context["bankid_url"] = _bankid_url(request, ep_ident)
         return render(request, "econsult/needs_bankid.html", context)
+    key = _submission_key(request.POST.get("key")) if request.method == "POST" else ""
+    earlier = submitted_consultation(patient, key)
+    if earlier is not None:  # a double submit: the first one went through
+        return redirect("econsult:thread", ep_ident=ep_ident, consultation_id=earlier.pk)
     offered = recipients(patient, rules)
     available = [r for r in offered if r.capacity.available]
     context.update(
@@ -267,3 +285,101 @@ def attachment(request: PatientRequest, ep_ident: str, attachment_id: int) -> Ht
     ):
         raise Http404
     return attachment_response(found)
+
+
+# Prescription renewal ("Reseptfornyelse")
+
+_NOT_RENEWABLE = {
+    "addictive": _lazy(
+        "A- and B-preparations are never renewed online. Book an appointment or call the clinic."
+    ),
+    "open": _lazy("You have asked for this already; the practitioner has not answered yet."),
+}
+
+
+@patient_required
+def renewal(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    """ "Reseptfornyelse": tick the medicines to renew (from the record, never typed in),
+    optionally a note and a pharmacy, send; the earlier requests with each medicine's
+    status below."""
+    patient = logged_in_patient(request)
+    clinic = patient.clinic
+    rules = econsult_settings(clinic)
+    key = _submission_key(request.POST.get("key")) if request.method == "POST" else ""
+    earlier = submitted_renewal(patient, key)
+    if earlier is not None:  # a double submit: the first one went through
+        return redirect("econsult:renewal_detail", ep_ident=ep_ident, request_id=earlier.pk)
+    practitioners = practitioners_for(patient, "renewal")
+    options = renewal_options(patient, rules)
+    renewable = [o for o in options if o.renewable]
+    form = RenewalForm(
+        request.POST or None,
+        practitioners=[(p.pk, p.name) for p in practitioners],
+        medications=[(o.medication.pk, str(o.medication)) for o in renewable],
+    )
+    status = 200
+    if request.method == "POST" and practitioners:
+        status = 400
+        if form.is_valid():
+            try:
+                made = services.renewal_request(
+                    patient=patient,
+                    practitioner_id=form.cleaned_data["practitioner"],
+                    medication_ids=form.cleaned_data["medications"],
+                    note=form.cleaned_data["note"],
+                    pharmacy=form.cleaned_data["pharmacy"],
+                    submission_key=_submission_key(request.POST.get("key")),
+                    request=request,
+                )
+            except services.RenewalRefused:
+                status = 409
+                form.add_error("medications", _NOT_RENEWABLE["open"])
+            except (services.NotOffered, services.NotFound):
+                form.add_error(None, _("Choose among the medicines and practitioners listed."))
+            else:
+                messages.success(
+                    request,
+                    _("Your request is sent. You get an SMS when the practitioner has answered."),
+                )
+                return redirect("econsult:renewal_detail", ep_ident=ep_ident, request_id=made.pk)
+    booking_url = reverse("booking:book", kwargs={"ep_ident": ep_ident})
+    context = {
+        "clinic": clinic,
+        "form": form,
+        "key": uuid.uuid4().hex,
+        "offered": bool(practitioners),
+        "options": [(o, _why_not(o)) for o in options],
+        "any_renewable": bool(renewable),
+        "booking_url": booking_url,
+        "earlier": patient_renewals(patient),
+    }
+    return render(request, "econsult/renewal.html", context, status=status)
+
+
+def _why_not(option: MedicationOption) -> str:
+    if option.why_not == "too_early":
+        return _("You can ask for a renewal from %(date)s.") % {"date": _long_date(option.from_day)}
+    return str(_NOT_RENEWABLE.get(option.why_not, ""))
+
+
+@patient_required
+def renewal_detail(request: PatientRequest, ep_ident: str, request_id: int) -> HttpResponse:
+    """One renewal request: each medicine's status, the practitioner's reasons, and a link to
+    book with the practitioner where they asked for an appointment."""
+    patient = logged_in_patient(request)
+    found = patient_renewal(patient, request_id)
+    if found is None:
+        raise Http404
+    services.renewal_read_by_patient(patient=patient, renewal=found)
+    book = reverse("booking:book", kwargs={"ep_ident": ep_ident})
+    return render(
+        request,
+        "econsult/renewal_detail.html",
+        {
+            "clinic": patient.clinic,
+            "renewal": found,
+            "items": list(found.items.all()),
+            "booking_url": f"{book}?p={found.practitioner_id}",
+            "sent": formats.date_format(found.created, "j. F Y"),
+        },
+    )

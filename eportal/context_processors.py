@@ -19,6 +19,9 @@ _SERVICE_URLS = {
     "econsult": lambda patient: reverse(
         "econsult:new", kwargs={"ep_ident": patient.clinic.ep_ident}
     ),
+    "renewal": lambda patient: reverse(
+        "econsult:renewal", kwargs={"ep_ident": patient.clinic.ep_ident}
+    ),
 }
 
 

@@ -22,6 +22,7 @@ class Purpose(models.TextChoices):
     BOOKING_REMINDER = "booking_reminder", _("Booking reminder")
     BOOKING_CANCELLED = "booking_cancelled", _("Booking cancelled")
     ECONSULT_ANSWER = "econsult_answer", _("eConsultation answered")
+    RENEWAL_HANDLED = "renewal_handled", _("Prescription renewal handled")
     OTHER = "other", _("Other")
 
 

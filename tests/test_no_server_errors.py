@@ -36,6 +36,8 @@ PATIENT_PATHS = [
     "/c/DEMO/meldinger/ny/",
     "/c/DEMO/meldinger/1/",
     "/c/DEMO/meldinger/vedlegg/1/",
+    "/c/DEMO/resept/",
+    "/c/DEMO/resept/1/",
     "/c/DEMO/logout/",
     "/oidc/callback/",
     "/sms/status/",
@@ -44,7 +46,8 @@ PATIENT_PATHS = [
 ]
 FIELDS = ["national_id", "password", "code", "password1", "password2", "reason", "language",
           "practitioner", "p", "week", "slot", "next", "state", "clinic", "subject", "body",
-          "key", "accept_fee", "action", "show", "page", "attachments"]  # fmt: skip
+          "key", "accept_fee", "action", "show", "page", "attachments", "medications", "note",
+          "pharmacy"]  # fmt: skip
 
 
 @pytest.fixture
@@ -94,6 +97,7 @@ HUGE = "9" * 20  # beyond any database integer
         f"/c/DEMO/mine-timer/{HUGE}/kalender.ics",
         f"/c/DEMO/meldinger/{HUGE}/",
         f"/c/DEMO/meldinger/vedlegg/{HUGE}/",
+        f"/c/DEMO/resept/{HUGE}/",
         "/c/DEMO/timer/\u00b2/",
     ],
 )
@@ -105,7 +109,14 @@ def test_ids_beyond_any_integer_are_not_found(client, patient_client_for, demo, 
 
 
 @pytest.mark.parametrize(
-    "path", ["/admin/econsult/inbox/", "/admin/econsult/inbox/1/", "/admin/econsult/inbox/file/1/"]
+    "path",
+    [
+        "/admin/econsult/inbox/",
+        "/admin/econsult/inbox/1/",
+        "/admin/econsult/inbox/file/1/",
+        "/admin/econsult/inbox/renewals/",
+        "/admin/econsult/inbox/renewals/1/",
+    ],
 )
 def test_staff_junk_in_the_econsult_inbox_never_answers_500(admin_client_for, demo, path):
     from econsult.services import consultation_send

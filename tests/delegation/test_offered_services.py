@@ -17,18 +17,20 @@ def test_services_come_in_the_order_patients_see_them_with_who_offers_them(leafl
         (Service.BOOKING, ("Kari Nordmann", "Vera Vikar")),
         (Service.URGENT, ("Tore Turnus",)),
         (Service.ECONSULT, ("Kari Nordmann",)),
+        (Service.RENEWAL, ("Kari Nordmann",)),  # the standard package: the own GP
     ]
     assert [str(o.label) for o in offered] == [
         "Book an appointment",
         "Urgent appointment today",
         "eConsultation: write to a practitioner",
+        "Renew a prescription",
     ]
 
 
 def test_a_service_nobody_offers_is_left_out(leaflet):
     service_matrix_save(clinic=leaflet.clinic, service=Service.URGENT, cells=[])
     offered = offered_services(leaflet.kari, high_assurance=False)
-    assert [o.service for o in offered] == [Service.BOOKING, Service.ECONSULT]
+    assert [o.service for o in offered] == [Service.BOOKING, Service.ECONSULT, Service.RENEWAL]
 
 
 def test_econsultation_needs_bankid_only_where_the_clinic_demands_it(leaflet):

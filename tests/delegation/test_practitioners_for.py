@@ -32,7 +32,7 @@ def test_the_junior_doctor_handles_all_urgent_same_day_appointments(leaflet):
 
 def test_the_junior_doctor_handles_all_requests_from_patients_without_a_gp_here(leaflet):
     # "alle henvendelser": booking, urgent appointments and eConsultations alike.
-    for service in Service:
+    for service in (Service.BOOKING, Service.URGENT, Service.ECONSULT):
         assert names(leaflet.per, service) == ["Tore Turnus"]
     # Patients with a GP here write to their own GP.
     assert names(leaflet.kari, Service.ECONSULT) == ["Kari Nordmann"]

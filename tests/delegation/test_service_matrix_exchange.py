@@ -131,7 +131,7 @@ def test_reimport_is_idempotent_and_writes_nothing():
         (["nope"], [("service_matrix[0]", "must be an object")]),
         (
             [{"service": "dentist", "patient_list": None, "practitioners": []}],
-            [("service_matrix[0].service", "must be one of booking, urgent, econsult")],
+            [("service_matrix[0].service", "must be one of booking, urgent, econsult, renewal")],
         ),
         (
             [{"service": "booking", "patient_list": "l9", "practitioners": []}],
@@ -196,7 +196,7 @@ def test_several_errors_are_reported_at_once_and_nothing_changes():
     assert errors_of(data) == [
         ("service_matrix[1].practitioners[1]", 'unknown practitioner "p4"'),
         ("service_matrix[2].patient_list", 'unknown patient list "l7"'),
-        ("service_matrix[3].service", "must be one of booking, urgent, econsult"),
+        ("service_matrix[3].service", "must be one of booking, urgent, econsult, renewal"),
     ]
     assert Clinic.objects.get().name == "Matriselegene"
     assert cells("booking") == {("l1", "p1"), ("l1", "p2")}
