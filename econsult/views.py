@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import formats
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from delegation.selectors import practitioners_for
 from identification.session import (
@@ -290,10 +290,10 @@ def attachment(request: PatientRequest, ep_ident: str, attachment_id: int) -> Ht
 # Prescription renewal ("Reseptfornyelse")
 
 _NOT_RENEWABLE = {
-    "addictive": _lazy(
+    "addictive": gettext_lazy(
         "A- and B-preparations are never renewed online. Book an appointment or call the clinic."
     ),
-    "open": _lazy("You have asked for this already; the practitioner has not answered yet."),
+    "open": gettext_lazy("You have asked for this already; the practitioner has not answered yet."),
 }
 
 
