@@ -334,7 +334,7 @@ class StaffUserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
-        (_("Clinic"), {"fields": ("clinic", "practitioner")}),
+        (_("Clinic"), {"fields": ("clinic", "practitioner", "is_reception")}),
         (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},

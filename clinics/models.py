@@ -351,6 +351,12 @@ class User(AbstractUser):
         ),
     )
 
+    is_reception = models.BooleanField(
+        _("reception"),
+        default=False,
+        help_text=_("Answers the patients' messages to the reception (“Kontakt ekspedisjonen”)."),
+    )
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 

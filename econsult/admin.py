@@ -153,8 +153,11 @@ class InboxAdmin(ClinicStaffPage):
             Practitioner.objects.filter(clinic_id=clinic_id).order_by("name", "pk")
         )
         raw = request.GET.get("practitioner")
-        own = _staff(request).practitioner_id
-        if raw == "all":
+        staff = _staff(request)
+        own = staff.practitioner_id
+        # The reception's own messages: asked for, or a reception member's default view.
+        reception = raw == "reception" or (not raw and staff.is_reception and own is None)
+        if raw == "all" or reception:
             chosen = None
         elif raw:
             chosen = parse_id(raw)
@@ -169,6 +172,7 @@ class InboxAdmin(ClinicStaffPage):
             practitioner_id=chosen,
             show=show,
             page=parse_id(request.GET.get("page")) or 1,
+            reception=reception,
         )
         query = request.GET.copy()
         query.pop("page", None)
@@ -186,7 +190,11 @@ class InboxAdmin(ClinicStaffPage):
             "econsult.inbox_viewed",
             request=request,
             clinic=Clinic(pk=clinic_id),
-            details={"show": show, "practitioner": chosen, "rows": len(found.rows)},
+            details={
+                "show": show,
+                "practitioner": "reception" if reception else chosen,
+                "rows": len(found.rows),
+            },
             fetch_pk=False,
         )
         context = self.page_context(
@@ -194,6 +202,7 @@ class InboxAdmin(ClinicStaffPage):
             title=_("eConsultation inbox"),
             rows=rows,
             found=found,
+            reception=reception,
             page_query=query.urlencode(),
             practitioners=practitioners,
             chosen=chosen,
@@ -241,8 +250,11 @@ class InboxAdmin(ClinicStaffPage):
             thread_messages=list(consultation.messages.all()),
             overdue=is_overdue(consultation),
             answer_form=answer_form,
+            # A reception message may be routed to a practitioner by anyone who reads it.
             reassign_form=reassign_form
-            if may_reassign(_staff(request)) or request.user.is_superuser
+            if consultation.kind == "reception"
+            or may_reassign(_staff(request))
+            or request.user.is_superuser
             else None,
             inbox_url=reverse(f"admin:{self.page_url_name()}"),
             file_url_name=f"admin:{self.page_url_name('file')}",
@@ -283,6 +295,16 @@ class InboxAdmin(ClinicStaffPage):
                     staff=_staff(request), consultation_id=consultation.pk, request=request
                 )
                 done = gettext("The conversation is closed.")
+            elif action == "convert":
+                reassign_form = ReassignForm(request.POST, choices=choices)
+                if reassign_form.is_valid():
+                    services.reception_convert(
+                        staff=_staff(request),
+                        consultation_id=consultation.pk,
+                        practitioner_id=reassign_form.cleaned_data["practitioner"],
+                        request=request,
+                    )
+                    done = gettext("The message is now an eConsultation to the practitioner.")
             elif action == "reassign":
                 reassign_form = ReassignForm(request.POST, choices=choices)
                 if reassign_form.is_valid():

@@ -10,7 +10,12 @@ class EconsultConfig(AppConfig):
     verbose_name = _("eConsultation")
 
     def ready(self) -> None:
+        from clinics.selectors import read_with_patient
+
         checks.register(check_files_not_served, checks.Tags.security)
+        # The clinic's eConsultation settings come with the patient on every patient request
+        # (one join, no query of their own: the home page asks whether reception is open).
+        read_with_patient("clinic__econsult_settings")
 
 
 def check_files_not_served(**kwargs: object) -> list[checks.CheckMessage]:

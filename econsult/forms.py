@@ -104,6 +104,20 @@ class NewConsultationForm(_MessageForm):
         return subject
 
 
+class ReceptionForm(_MessageForm):
+    """ "Kontakt ekspedisjonen": an administrative message to the reception."""
+
+    subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX_LENGTH)
+
+    field_order = ("subject", "body", "attachments")
+
+    def clean_subject(self) -> str:
+        subject = " ".join(_strip_controls(self.cleaned_data["subject"]).split())
+        if not subject:
+            raise ValidationError(_("Write a subject."), code="required")
+        return subject
+
+
 class ReplyForm(_MessageForm):
     """The patient's reply in an open thread."""
 

@@ -74,6 +74,14 @@ class EconsultSettings(models.Model):
             "accept it before they send."
         ),
     )
+    reception_enabled = models.BooleanField(
+        _("“Kontakt ekspedisjonen” on"),
+        default=True,
+        help_text=_(
+            "Patients may send administrative messages (a copy of a sick note, a new address, "
+            "a question about a bill) to the reception."
+        ),
+    )
     renewal_days_before = models.PositiveSmallIntegerField(
         _("renewal at the earliest (days before running out)"),
         null=True,
@@ -147,10 +155,17 @@ class Status(models.TextChoices):
 AWAITING_CLINIC = (Status.SENT, Status.READ)
 
 
+class Kind(models.TextChoices):
+    ECONSULT = "econsult", _("eConsultation")
+    RECEPTION = "reception", _("Message to the reception")
+
+
 class Consultation(models.Model):
-    """One eConsultation thread."""
+    """One thread: an eConsultation to a practitioner, or an administrative message to the
+    clinic's reception ("Kontakt ekspedisjonen", no practitioner, free of charge)."""
 
     Status = Status
+    Kind = Kind
 
     clinic = models.ForeignKey(
         Clinic, on_delete=models.PROTECT, related_name="consultations", verbose_name=_("clinic")
@@ -158,9 +173,13 @@ class Consultation(models.Model):
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, related_name="consultations", verbose_name=_("patient")
     )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ECONSULT)
+    #: Empty for a message to the reception.
     practitioner = models.ForeignKey(
         Practitioner,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="consultations",
         verbose_name=_("practitioner"),
     )
@@ -200,6 +219,12 @@ class Consultation(models.Model):
                 fields=["patient", "submission_key"],
                 condition=~Q(submission_key=""),
                 name="econsult_submitted_once",
+            ),
+            # An eConsultation always has its practitioner; the reception's messages none.
+            models.CheckConstraint(
+                condition=Q(kind="econsult", practitioner__isnull=False)
+                | Q(kind="reception", practitioner__isnull=True),
+                name="econsult_practitioner_by_kind",
             ),
         ]
         indexes = [

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,8 +30,10 @@ import holidays
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Medication, Patient, User
+from clinics.selectors import may_use_portal
 from delegation.selectors import practitioners_for
 
 from .models import (
@@ -39,6 +42,7 @@ from .models import (
     CapacityPeriod,
     Consultation,
     EconsultSettings,
+    Kind,
     Message,
     RenewalItem,
     RenewalRequest,
@@ -55,7 +59,16 @@ def local_today(now: datetime.datetime | None = None) -> datetime.date:
 
 
 def econsult_settings(clinic: Clinic | int) -> EconsultSettings:
-    """The clinic's eConsultation settings; the defaults (unsaved) when it has none."""
+    """The clinic's eConsultation settings; the defaults (unsaved) when it has none.
+
+    No query for a clinic read with ``select_related("econsult_settings")`` (the patient's
+    clinic is, on every patient request: ``EconsultConfig.ready``); else one.
+    """
+    if isinstance(clinic, Clinic) and Clinic.econsult_settings.is_cached(clinic):
+        try:
+            return clinic.econsult_settings
+        except EconsultSettings.DoesNotExist:
+            return EconsultSettings(clinic=clinic)
     clinic_id = clinic if isinstance(clinic, int) else clinic.pk
     found = EconsultSettings.objects.filter(clinic_id=clinic_id).first()
     return found or EconsultSettings(clinic_id=clinic_id)
@@ -107,7 +120,7 @@ def add_working_days(
 ) -> datetime.date | None:
     """The ``count``-th working day after ``start`` (None beyond the known days)."""
     day = start
-    for _ in range(count):
+    for _step in range(count):
         day += DAY
         while day in caps and not is_working_day(day, caps[day]):
             day += DAY
@@ -238,15 +251,57 @@ def recipients(
     return [Recipient(p.pk, p.name, p.get_role_display(), found[p.pk]) for p in offered]
 
 
-def open_count(patient: Patient) -> int:
-    """How many of the patient's consultations wait for the clinic."""
+def open_count(patient: Patient, kind: str = Kind.ECONSULT) -> int:
+    """How many of the patient's consultations (or reception messages) wait for the clinic."""
     return Consultation.objects.filter(
-        patient=patient, clinic_id=patient.clinic_id, status__in=AWAITING_CLINIC
+        patient=patient, clinic_id=patient.clinic_id, kind=kind, status__in=AWAITING_CLINIC
     ).count()
 
 
-def open_limit_reached(patient: Patient, clinic_settings: EconsultSettings) -> bool:
-    return open_count(patient) >= clinic_settings.max_open_per_patient
+def open_limit_reached(
+    patient: Patient, clinic_settings: EconsultSettings, kind: str = Kind.ECONSULT
+) -> bool:
+    """The limit of unanswered threads, counted for eConsultations and for messages to the
+    reception apart."""
+    return open_count(patient, kind) >= clinic_settings.max_open_per_patient
+
+
+# "Kontakt ekspedisjonen"
+
+
+#: The reception's line on the patient's home page.
+RECEPTION_LABEL = _("Contact the reception (not for medical questions)")
+
+
+def reception_offered(patient: Patient) -> bool:
+    """Whether the patient may write to the reception (no query: the settings come with the
+    patient)."""
+    return may_use_portal(patient) and econsult_settings(patient.clinic).reception_enabled
+
+
+def reception_answer_by(
+    clinic_settings: EconsultSettings, *, now: datetime.datetime | None = None
+) -> datetime.date:
+    """The reception answers within the clinic's answer time in working days (weekdays that
+    are not public holidays), from today or the next working day."""
+    today = local_today(now)
+    caps = {
+        today + datetime.timedelta(days=n): 1 for n in range(LOOKAHEAD_DAYS + 1)
+    }  # no practitioner: every working day counts
+    day = today
+    while not is_working_day(day, 1):
+        day += DAY
+    found = add_working_days(day, clinic_settings.answer_days, caps)
+    return found or day
+
+
+def looks_clinical(text: str, language: str | None) -> bool:
+    """Whether a message to the reception reads like a medical question: one of the
+    language's ``ECONSULT_CLINICAL_KEYWORDS`` begins a word of it."""
+    words = getattr(settings, "ECONSULT_CLINICAL_KEYWORDS", {})
+    keywords = words.get((language or "nb")[:2], words.get("nb", []))
+    lowered = text.lower()
+    return any(re.search(rf"(?<!\w){re.escape(word)}", lowered) for word in keywords)
 
 
 # The patient's threads
@@ -346,11 +401,21 @@ class InboxPage:
     pages: int
 
 
-def inbox(clinic_id: int, *, practitioner_id: int | None, show: str, page: int = 1) -> InboxPage:
+def inbox(
+    clinic_id: int,
+    *,
+    practitioner_id: int | None,
+    show: str,
+    page: int = 1,
+    reception: bool = False,
+) -> InboxPage:
     """The clinic's consultations for the inbox, a page at a time: open ones by answer-by
-    date, oldest first; or the latest closed ones. Two queries, whatever their number."""
+    date, oldest first; or the latest closed ones; one practitioner's, the reception's
+    (``reception``) or all. Two queries, whatever their number."""
     queryset = Consultation.objects.filter(clinic_id=clinic_id)
-    if practitioner_id is not None:
+    if reception:
+        queryset = queryset.filter(kind=Kind.RECEPTION)
+    elif practitioner_id is not None:
         queryset = queryset.filter(practitioner_id=practitioner_id)
     if show == InboxFilter.CLOSED:
         queryset = queryset.filter(status=Status.CLOSED).order_by("-closed_at", "-pk")

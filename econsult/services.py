@@ -36,6 +36,7 @@ from .files import CheckedFile
 from .models import (
     Attachment,
     Consultation,
+    Kind,
     Message,
     RenewalItem,
     RenewalRequest,
@@ -48,6 +49,8 @@ from .selectors import (
     capacities,
     econsult_settings,
     open_limit_reached,
+    reception_answer_by,
+    reception_offered,
     staff_clinic,
 )
 
@@ -191,6 +194,97 @@ def consultation_send(
     return consultation
 
 
+def reception_send(
+    *,
+    patient: Patient,
+    subject: str,
+    body: str,
+    files: list[CheckedFile] | None = None,
+    submission_key: str = "",
+    request: HttpRequest | None = None,
+    now: datetime.datetime | None = None,
+) -> Consultation:
+    """ "Kontakt ekspedisjonen": an administrative message to the clinic's reception (no
+    practitioner, no fee, no capacity); the limit of unanswered messages applies apart."""
+    if not reception_offered(patient):
+        raise NotOffered
+    rules = econsult_settings(patient.clinic_id)
+    now = now or timezone.now()
+    saved: list[str] = []
+    try:
+        with transaction.atomic():
+            Patient.objects.select_for_update().filter(pk=patient.pk).first()
+            if submission_key:
+                earlier = Consultation.objects.filter(
+                    patient=patient, submission_key=submission_key
+                ).first()
+                if earlier is not None:
+                    return earlier
+            if open_limit_reached(patient, rules, Kind.RECEPTION):
+                raise OpenLimitReached
+            today = timezone.localdate(now)
+            consultation = Consultation.objects.create(
+                clinic_id=patient.clinic_id,
+                patient=patient,
+                kind=Kind.RECEPTION,
+                practitioner=None,
+                subject=subject,
+                intake_day=today,
+                answer_by=reception_answer_by(rules, now=now),
+                last_patient_message_at=now,
+                language=_language(translation.get_language()),
+                submission_key=submission_key,
+            )
+            message = Message.objects.create(
+                consultation=consultation, author=Message.Author.PATIENT, body=body
+            )
+            _attach(message, files or [], saved)
+            audit.record(
+                "reception.sent",
+                request=request,
+                patient=patient,
+                clinic=patient.clinic,
+                obj=consultation,
+                details={"attachments": len(files or [])},
+            )
+    except BaseException:
+        _forget_files(saved)
+        raise
+    return consultation
+
+
+def reception_convert(
+    *,
+    staff: User,
+    consultation_id: int,
+    practitioner_id: int,
+    request: HttpRequest | None = None,
+) -> Consultation:
+    """Staff make a message to the reception an eConsultation to a practitioner of the
+    clinic (a medical question sent to the wrong place; audited). No fee is charged for it."""
+    with transaction.atomic():
+        consultation = _staff_consultation_for_update(staff, consultation_id)
+        if consultation.kind != Kind.RECEPTION:
+            return consultation
+        target = Practitioner.objects.filter(
+            pk=practitioner_id, clinic_id=consultation.clinic_id
+        ).first()
+        if target is None:
+            raise NotFound
+        consultation.kind = Kind.ECONSULT
+        consultation.practitioner = target
+        consultation.save(update_fields=["kind", "practitioner"])
+        audit.record(
+            "reception.converted",
+            request=request,
+            staff=staff,
+            clinic=consultation.clinic,
+            obj=consultation,
+            details={"to": target.pk},
+        )
+    return consultation
+
+
 def consultation_reply(
     *,
     patient: Patient,
@@ -220,9 +314,12 @@ def consultation_reply(
             _attach(message, files or [], saved)
             if consultation.status == Status.ANSWERED:
                 # A new question: a new answer time, from today.
-                answer_by = answer_by_for_reply(
-                    consultation.practitioner_id, econsult_settings(patient.clinic_id), now=now
-                )
+                rules = econsult_settings(patient.clinic_id)
+                answer_by: datetime.date | None
+                if consultation.practitioner_id is None:
+                    answer_by = reception_answer_by(rules, now=now)
+                else:
+                    answer_by = answer_by_for_reply(consultation.practitioner_id, rules, now=now)
                 consultation.answer_by = answer_by or consultation.answer_by
             consultation.status = Status.SENT
             consultation.unread_by_staff = True
@@ -424,7 +521,7 @@ def consultation_reassign(
         ).first()
         if target is None:
             raise NotFound
-        if target.pk == consultation.practitioner_id:
+        if target.pk == consultation.practitioner_id or consultation.kind != Kind.ECONSULT:
             return consultation
         previous = consultation.practitioner_id
         consultation.practitioner = target

@@ -15,6 +15,7 @@ app_name = "econsult"
 urlpatterns = [
     path("meldinger/", views.mine, name="mine"),
     path("meldinger/ny/", views.new, name="new"),
+    path("meldinger/ekspedisjonen/", views.reception, name="reception"),
     path("meldinger/<id:consultation_id>/", views.thread, name="thread"),
     path("meldinger/vedlegg/<id:attachment_id>/", views.attachment, name="attachment"),
     path("resept/", views.renewal, name="renewal"),

@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,7 +31,7 @@ from identification.session import (
 )
 
 from . import services
-from .forms import NewConsultationForm, RenewalForm, ReplyForm
+from .forms import NewConsultationForm, ReceptionForm, RenewalForm, ReplyForm
 from .models import (
     MAX_ATTACHMENTS,
     Attachment,
@@ -43,12 +43,14 @@ from .selectors import (
     MedicationOption,
     Recipient,
     econsult_settings,
+    looks_clinical,
     open_limit_reached,
     patient_attachment,
     patient_consultation,
     patient_consultations,
     patient_renewal,
     patient_renewals,
+    reception_offered,
     recipients,
     renewal_options,
     submitted_consultation,
@@ -116,9 +118,11 @@ def new(request: PatientRequest, ep_ident: str) -> HttpResponse:
     if open_limit_reached(patient, rules):
         context["open_limit"] = rules.max_open_per_patient
         return render(request, "econsult/new.html", context)
+    draft = request.session.pop(SESSION_DRAFT, None) if request.method == "GET" else None
     form = NewConsultationForm(
         request.POST or None,
         request.FILES or None,
+        initial=draft if isinstance(draft, dict) else None,
         choices=[(r.practitioner_id, r.name) for r in available],
         fee_nok=rules.fee_nok,
         max_length=rules.message_max_length,
@@ -174,6 +178,79 @@ def new(request: PatientRequest, ep_ident: str) -> HttpResponse:
                 )
     context.update({"form": form, "key": uuid.uuid4().hex})
     return render(request, "econsult/new.html", context, status=status)
+
+
+#: A message to the reception that the patient chose to send as an eConsultation instead:
+#: its subject and text prefill "Ny eKonsultasjon".
+SESSION_DRAFT = "econsult_draft"
+
+
+@patient_required
+def reception(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    """ "Kontakt ekspedisjonen": an administrative message to the reception, not for medical
+    questions. A text that reads like one is offered to go as an eConsultation instead."""
+    patient = logged_in_patient(request)
+    clinic = patient.clinic
+    rules = econsult_settings(clinic)
+    context: dict[str, Any] = {"clinic": clinic, "offered": reception_offered(patient)}
+    if not context["offered"]:
+        return render(request, "econsult/reception.html", context)
+    key = _submission_key(request.POST.get("key")) if request.method == "POST" else ""
+    earlier = submitted_consultation(patient, key)
+    if earlier is not None:  # a double submit: the first one went through
+        return redirect("econsult:thread", ep_ident=ep_ident, consultation_id=earlier.pk)
+    if open_limit_reached(patient, rules, "reception"):
+        context["open_limit"] = rules.max_open_per_patient
+        return render(request, "econsult/reception.html", context)
+    form = ReceptionForm(
+        request.POST or None, request.FILES or None, max_length=rules.message_max_length
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            text = f"{data['subject']} {data['body']}"
+            if request.POST.get("as") == "econsult":
+                request.session[SESSION_DRAFT] = {"subject": data["subject"], "body": data["body"]}
+                return redirect("econsult:new", ep_ident=ep_ident)
+            if request.POST.get("as") != "reception" and looks_clinical(
+                text, translation.get_language()
+            ):
+                status = 200
+                context["looks_clinical"] = True
+            else:
+                try:
+                    consultation = services.reception_send(
+                        patient=patient,
+                        subject=data["subject"],
+                        body=data["body"],
+                        files=data["attachments"],
+                        submission_key=key,
+                        request=request,
+                    )
+                except services.OpenLimitReached:
+                    status = 409
+                    form.add_error(
+                        None,
+                        _("You already have %(count)s messages waiting for an answer.")
+                        % {"count": rules.max_open_per_patient},
+                    )
+                except services.NotOffered:
+                    raise Http404 from None
+                else:
+                    messages.success(
+                        request,
+                        _(
+                            "Your message is sent to the reception. You get an SMS when it is "
+                            "answered."
+                        ),
+                    )
+                    return redirect(
+                        "econsult:thread", ep_ident=ep_ident, consultation_id=consultation.pk
+                    )
+    context.update({"form": form, "key": key or uuid.uuid4().hex})
+    return render(request, "econsult/reception.html", context, status=status)
 
 
 def _submission_key(value: str | None) -> str:
@@ -254,7 +331,7 @@ def thread(request: PatientRequest, ep_ident: str, consultation_id: int) -> Http
         "bankid_url": _bankid_url(request, ep_ident) if hidden else "",
         "form": form if consultation.is_open else None,
         "booking_url": reverse("booking:book", kwargs={"ep_ident": ep_ident})
-        + f"?p={consultation.practitioner_id}",
+        + (f"?p={consultation.practitioner_id}" if consultation.practitioner_id else ""),
         "answer_by": _long_date(consultation.answer_by),
     }
     return render(request, "econsult/thread.html", context, status=status)

@@ -27,6 +27,7 @@ _SERVICE_URLS = {
 
 def _services_for(patient: Any, level: str | None) -> list[dict[str, Any]]:
     from delegation.selectors import offered_services
+    from econsult.selectors import RECEPTION_LABEL, reception_offered
     from identification.session import LEVEL_HIGH
 
     services = []
@@ -39,6 +40,16 @@ def _services_for(patient: Any, level: str | None) -> list[dict[str, Any]]:
                 "url": page(patient) if page is not None else None,
                 "practitioners": offered.practitioners,
                 "needs_bankid": offered.needs_bankid,
+            }
+        )
+    if reception_offered(patient):  # not a matrix service: the reception serves everyone
+        services.append(
+            {
+                "service": "reception",
+                "label": RECEPTION_LABEL,
+                "url": reverse("econsult:reception", kwargs={"ep_ident": patient.clinic.ep_ident}),
+                "practitioners": (),
+                "needs_bankid": False,
             }
         )
     return services

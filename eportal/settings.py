@@ -403,6 +403,21 @@ EPORTAL_ATTEMPTS_PER_IP = envint("EPORTAL_ATTEMPTS_PER_IP", 30)  # per 15 minute
 EPORTAL_SMS_PER_CLINIC_PER_DAY = envint("EPORTAL_SMS_PER_CLINIC_PER_DAY", 2000)
 EPORTAL_PUBLIC_BASE_URL = os.environ.get("EPORTAL_PUBLIC_BASE_URL", "")
 
+# "Kontakt ekspedisjonen": words that make a message to the reception look like a medical
+# question, per language (lower case, matched as whole words or word beginnings); the patient
+# is then offered to send it as an eConsultation instead (docs/econsult.md).
+ECONSULT_CLINICAL_KEYWORDS: dict[str, list[str]] = {
+    "nb": ["smerte", "vondt", "feber", "utslett", "hoste", "kvalme", "svimmel", "blod",
+           "hodepine", "diare", "oppkast", "hevelse", "infeksjon", "symptom", "medisin",
+           "bivirkning", "sår", "kul", "pust", "angst", "depresjon", "gravid", "dose"],
+    "nn": ["smerte", "vondt", "feber", "utslett", "hoste", "kvalme", "svimmel", "blod",
+           "hovudverk", "diaré", "oppkast", "hevelse", "infeksjon", "symptom", "medisin",
+           "biverknad", "sår", "kul", "pust", "angst", "depresjon", "gravid", "dose"],
+    "en": ["pain", "ache", "fever", "rash", "cough", "nausea", "dizzy", "blood", "headache",
+           "diarrhoea", "diarrhea", "vomit", "swelling", "infection", "symptom", "medicine",
+           "side effect", "wound", "lump", "breath", "anxiety", "depression", "pregnant", "dose"],
+}  # fmt: skip
+
 # Operations: alerts go to superusers and clinic administrators, and to these addresses.
 EPORTAL_ALERT_EMAILS = envlist("EPORTAL_ALERT_EMAILS")
 
