@@ -350,6 +350,10 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "sms.backends.console.ConsoleBackend
 # dispatcher on beat ("sms-dispatch" above). Without a beat, when tasks run in-process, the
 # dispatcher runs right after the commit that queued them instead.
 SMS_DISPATCH_AT_COMMIT = envbool("SMS_DISPATCH_AT_COMMIT", CELERY_TASK_ALWAYS_EAGER)
+# Seconds a row marked 'sending' stays its worker's; after that the worker is taken for dead
+# and the SMS is sent again (at least once, docs/sms.md). Longer than the send task's hard
+# time limit (90 s), which ends any live sender first.
+SMS_SENDING_LEASE = envint("SMS_SENDING_LEASE", 120)
 SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
