@@ -131,12 +131,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Server-side parameters and prepared statements (psycopg 3): a statement that runs
     # again on the same connection skips PostgreSQL's parse and plan, which was a large part
     # of the database's time per page. Set DB_PREPARE_THRESHOLD=0 behind a transaction-
-    # pooling proxy (PgBouncer < 1.21) that cannot keep prepared statements.
+    # pooling proxy (PgBouncer < 1.21, or without max_prepared_statements) that cannot keep
+    # prepared statements; docker-compose.yml does (docs/operations.md, "PgBouncer").
     _prepare = envint("DB_PREPARE_THRESHOLD", 2)
     if _prepare > 0:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": _prepare}
         )
+    else:
+        # Behind transaction pooling a server-side cursor (QuerySet.iterator()) would outlive
+        # the transaction its server connection was lent for.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # BEGIN IMMEDIATE: a transaction takes SQLite's write lock when it starts, so that a
     # check-and-record (the login limits) cannot interleave with another, and two writers

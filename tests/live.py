@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
 HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
 ROOT = Path(settings.BASE_DIR)
-SECRET_KEY = "live-test-" + "Zr8Kq2Wm5Tx9Lc3Vb7Nd1Hf4Jg6Ps0Ya" * 2
 
 
 def free_port() -> int:
@@ -153,6 +153,15 @@ class RedisServer:
             self.process = None
 
 
+@pytest.fixture
+def live_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, running (``stop()``/``start()`` it at will)."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
 def base_env() -> dict[str, str]:
     return {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
 
@@ -174,7 +183,8 @@ def portal_env(*, redis_url: str, database: str, **extra: str) -> dict[str, str]
         DJANGO_SETTINGS_MODULE="eportal.settings",
         PYTHONPATH=str(ROOT),
         DEBUG="0",
-        SECRET_KEY=SECRET_KEY,
+        # This process's key: sessions it writes (factories.log_in_patient) read there.
+        SECRET_KEY=settings.SECRET_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
         EPORTAL_ALLOW_SYNTHETIC_IDS="1",

@@ -44,19 +44,11 @@ LEASE = 3
 
 
 @pytest.fixture
-def redis(tmp_path):
-    server = live.RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def portal(tmp_path, redis, fake_twilio_server, settings):
+def portal(tmp_path, live_redis, fake_twilio_server, settings):
     """A worker and beat with the production settings, the Twilio backend pointed at the
     fake; yields (worker, fake)."""
     env = live.portal_env(
-        redis_url=redis.url(),
+        redis_url=live_redis.url(),
         database=live.database_url(),
         SMS_BACKEND="sms.backends.twilio.TwilioBackend",
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
@@ -87,7 +79,7 @@ def all_done(count: int):
     return check
 
 
-def test_broker_down_while_booking_then_exactly_one_sms_leaves(portal, redis, clinic):
+def test_broker_down_while_booking_then_exactly_one_sms_leaves(portal, live_redis, clinic):
     worker, fake = portal
     world = factories.build_booking_world(clinic)
     start = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)).replace(
@@ -98,14 +90,14 @@ def test_broker_down_while_booking_then_exactly_one_sms_leaves(portal, redis, cl
         clinic=clinic, service=Service.BOOKING, cells=[(world.gp_list.pk, world.gp.pk)]
     )
 
-    redis.stop()
+    live_redis.stop()
     appointment = appointment_book(patient=world.patient, slot_id=slot.pk, reason="Kontroll")
     time.sleep(3)  # beat cannot reach the broker: the dispatcher does not run
     assert fake.accepted == []
     row = OutboxMessage.objects.get()
     assert (row.purpose, row.status) == ("booking_confirmation", Status.QUEUED)
 
-    redis.start()  # the same port, empty
+    live_redis.start()  # the same port, empty
     live.wait_for(all_done(1), timeout=60, what="the confirmation sent")
     time.sleep(3)  # and nothing more leaves
     assert len(fake.accepted) == 1
