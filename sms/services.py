@@ -60,6 +60,7 @@ class SendInProgress(Exception):
         super().__init__(f"another worker is sending it; retry in {retry_in:.0f} s")
         self.retry_in = retry_in
 
+
 #: ``OutboxMessage.objects.create()``, compiled once (the booking confirmation's insert).
 _INSERT = PreparedInsert(OutboxMessage)
 
