@@ -184,6 +184,9 @@ def test_the_lease_outlasts_the_send_tasks_hard_time_limit(settings):
     is taken over only from a worker that is gone."""
     assert tasks.send_sms.time_limit < settings.SMS_SENDING_LEASE
     assert services.sending_lease().total_seconds() == settings.SMS_SENDING_LEASE
+    # The task that waits for the lease is a countdown the broker must not re-deliver early.
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert settings.SMS_SENDING_LEASE + 1 < visibility
 
 
 def test_lost_queued_row_is_enqueued_again(
