@@ -27,7 +27,7 @@ RUN SECRET_KEY=build-only-$(python -c 'import secrets; print(secrets.token_urlsa
     python manage.py collectstatic --noinput -v0 \
     && DEBUG=1 python manage.py compilemessages -v0 --ignore='*/site-packages/*'
 
-RUN useradd --system --uid 10001 eportal && mkdir -p /app/var && chown eportal /app/var
+RUN useradd --system --uid 10001 eportal && mkdir -p /app/var/econsult && chown -R eportal /app/var
 USER eportal
 EXPOSE 8000
 CMD ["gunicorn", "eportal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

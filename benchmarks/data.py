@@ -266,3 +266,90 @@ def double_bookings() -> tuple[int, int]:
 
 def booked_count() -> int:
     return Appointment.objects.filter(status=Appointment.Status.BOOKED).count()
+
+
+# eConsultation: threads for "Mine meldinger" and the inbox, and a staff session
+
+
+def build_econsult(world: World, *, threads: int, seed: int) -> int:
+    """A matrix offering each list its GP and two colleagues for eConsultation, room for
+    everyone, and ``threads`` consultations with two messages each spread over the
+    practitioners (every fifth one to the measured practitioner). Returns how many of the
+    measured practitioner's are open (the inbox's rows)."""
+    from econsult.models import Consultation, EconsultSettings, Message
+
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data
+    clinic = world.clinic
+    staff = [world.measured.pk, *world.others]
+    lists = list(PatientList.objects.filter(clinic=clinic).order_by("key"))
+    cells = []
+    for n, patient_list in enumerate(lists):
+        for offset in (0, 1, 2):
+            cells.append((patient_list.pk, staff[(n + offset) % len(staff)]))
+    service_matrix_save(clinic=clinic, service=Service.ECONSULT, cells=cells)
+    EconsultSettings.objects.create(clinic=clinic, daily_cap=500, max_open_per_patient=50)
+    patient_ids = list(Patient.objects.filter(clinic=clinic).values_list("pk", flat=True))
+    today = local_today()
+    statuses = ["sent", "read", "answered", "closed"]
+    rows = []
+    for n in range(threads):
+        sent_day = today - datetime.timedelta(days=rng.randint(0, 30))
+        rows.append(
+            Consultation(
+                clinic=clinic,
+                patient_id=rng.choice(patient_ids),
+                practitioner_id=world.measured.pk if n % 5 == 0 else rng.choice(staff),
+                subject=f"Spørsmål {n}",
+                status=statuses[n % 4],
+                intake_day=sent_day,
+                answer_by=sent_day + datetime.timedelta(days=4),
+                last_patient_message_at=local_midnight(sent_day),
+                unread_by_staff=n % 4 == 0,
+            )
+        )
+    made = Consultation.objects.bulk_create(rows, batch_size=2000)
+    Message.objects.bulk_create(
+        (
+            Message(consultation=c, author=author, body="Melding " * 40)
+            for c in made
+            for author in ("patient", "clinic")
+        ),
+        batch_size=4000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return Consultation.objects.filter(practitioner=world.measured).exclude(status="closed").count()
+
+
+def create_staff_session(world: World) -> tuple[str, str]:
+    """A session of the measured practitioner's staff account, as after a password and TOTP
+    login (the admin's two-factor gate lets it through)."""
+    from allauth.mfa.models import Authenticator
+
+    from clinics.models import User
+
+    user = User.objects.create_user(
+        email="lege@benkeby.invalid",
+        password=get_random_string(24),
+        clinic=world.clinic,
+        practitioner=world.measured,
+        is_staff=True,
+    )
+    Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
+    )
+    key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+    data = {
+        "_auth_user_id": str(user.pk),
+        "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+        "_auth_user_hash": user.get_session_auth_hash(),
+        "account_authentication_methods": [
+            {"method": "password", "at": time.time(), "email": user.email},
+            {"method": "mfa", "at": time.time(), "type": "totp"},
+        ],
+    }
+    expires = timezone.now() + datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    Session.objects.create(
+        session_key=key, session_data=SessionStore().encode(data), expire_date=expires
+    )
+    return key, get_random_string(32, CSRF_CHARS)

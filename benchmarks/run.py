@@ -52,6 +52,8 @@ class Scenario:
     method: str = "GET"
     logged_in: bool = True
     expect: int = 200
+    #: The scratch file of "<session key> <csrf secret>" lines the requests use.
+    sessions: str = "sessions.txt"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -66,6 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--patients", type=int, default=20_000)
     parser.add_argument("--sessions", type=int, default=2_000)
     parser.add_argument("--booked", type=int, default=3_000, help="appointments made beforehand")
+    parser.add_argument("--threads-econsult", type=int, default=5_000, help="eConsultations")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--db", default="eportal_bench")
     parser.add_argument("--pg", default=f"postgres://postgres@{HOST}:5432", help="server URL")
@@ -73,7 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--redis", default=f"redis://{HOST}:6379/0", help="cache and broker; '' for none"
     )
     parser.add_argument(
-        "--pages", default="", help="comma-separated subset of hello,start,home,slots,book"
+        "--pages",
+        default="",
+        help="comma-separated subset of hello,start,home,slots,book,econsult_new,mine,inbox",
     )
     parser.add_argument("--json", type=Path, help="also write every round's numbers here")
     parser.add_argument(
@@ -211,7 +216,7 @@ def run_wrk(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "BENCH_MODE": "post" if scenario.method == "POST" else "get",
         "BENCH_PATH": scenario.path,
-        "BENCH_SESSIONS": str(scratch / "sessions.txt") if scenario.logged_in else "",
+        "BENCH_SESSIONS": str(scratch / scenario.sessions) if scenario.logged_in else "",
         "BENCH_SLOTS": str(slots_file or ""),
         "BENCH_THREADS": str(args.threads),
         "BENCH_OUT": str(out),
@@ -341,6 +346,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(pairs)} patient sessions; measured week {world.week}: "
             f"{world.week_free} free slots of {world.measured.name}"
         )
+        inbox_rows = data.build_econsult(world, threads=args.threads_econsult, seed=args.seed)
+        staff_pair = data.create_staff_session(world)
+        (scratch / "staff_sessions.txt").write_text(f"{staff_pair[0]} {staff_pair[1]}\n")
+        log(
+            f"{args.threads_econsult} eConsultations; {world.measured.name}'s inbox: "
+            f"{inbox_rows} open"
+        )
 
         ep = data.EP_IDENT
         scenarios = [
@@ -353,6 +365,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"/c/{ep}/timer/?p={world.measured.pk}&week={world.week.isoformat()}",
             ),
             Scenario("book", "booking POST", f"/c/{ep}/timer/", method="POST", expect=302),
+            Scenario(
+                "econsult_new", "Ny eKonsultasjon (3 practitioners)", f"/c/{ep}/meldinger/ny/"
+            ),
+            Scenario("mine", "Mine meldinger", f"/c/{ep}/meldinger/"),
+            Scenario(
+                "inbox",
+                "staff inbox (one practitioner's open eConsultations)",
+                "/admin/econsult/inbox/",
+                sessions="staff_sessions.txt",
+            ),
         ]
 
         if args.pages:
@@ -367,13 +389,15 @@ def main(argv: list[str] | None = None) -> int:
         # Smoke test: every page answers as a logged-in patient would expect.
         key, csrf = pairs[0]
         cookie = f"sessionid={key}; csrftoken={csrf}"
+        staff_cookie = f"sessionid={staff_pair[0]}; csrftoken={staff_pair[1]}"
         slots = data.bookable_slots(world, seed=args.seed)
         for s in scenarios:
             if s.method == "POST":
                 body = f"csrfmiddlewaretoken={csrf}&reason=Kontroll"
                 status, _ = fetch(port, "POST", f"{s.path}{slots[0]}/", cookie, body)
             else:
-                status, text = fetch(port, "GET", s.path, cookie if s.logged_in else "")
+                who = staff_cookie if s.sessions == "staff_sessions.txt" else cookie
+                status, text = fetch(port, "GET", s.path, who if s.logged_in else "")
             if status != s.expect:
                 raise SystemExit(f"{s.name}: HTTP {status}, expected {s.expect}")
             if s.name == "slots":

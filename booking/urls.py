@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import path, register_converter
+from django.urls import path
 
-from clinics.converters import IdConverter
+from clinics.converters import register_id_converter
 
 from . import views
 
-register_converter(IdConverter, "id")
+register_id_converter()
 
 app_name = "booking"
 

@@ -328,13 +328,13 @@ class StaffCreationForm(forms.ModelForm):
 class StaffUserAdmin(DjangoUserAdmin):
     add_form = StaffCreationForm
     ordering = ("email",)
-    list_display = ("email", "clinic", "is_staff", "is_superuser", "is_active")
+    list_display = ("email", "clinic", "practitioner", "is_staff", "is_superuser", "is_active")
     list_filter = ("clinic", "is_staff", "is_superuser", "is_active")
     search_fields = ("email", "first_name", "last_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
-        (_("Clinic"), {"fields": ("clinic",)}),
+        (_("Clinic"), {"fields": ("clinic", "practitioner")}),
         (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},

@@ -29,6 +29,7 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied, Validati
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 from . import audit
 
@@ -313,9 +314,9 @@ class ClinicStaffPage(ClinicStaffPermissions, admin.ModelAdmin):
 
     staff_may: tuple[str, ...] = ("view",)
 
-    def page_view(self, view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def page_view(self, view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @functools.wraps(view)
-        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method in ("GET", "HEAD"):
                 allowed = self.has_view_permission(request)
             else:

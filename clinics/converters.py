@@ -23,3 +23,16 @@ class IdConverter:
 
     def to_url(self, value: int) -> str:
         return str(value)
+
+
+_registered = False
+
+
+def register_id_converter() -> None:
+    """Register :class:`IdConverter` as ``<id:…>`` once, for every app's URL patterns."""
+    global _registered
+    if not _registered:
+        from django.urls import register_converter
+
+        register_converter(IdConverter, "id")
+        _registered = True

@@ -13,6 +13,9 @@ from . import national_id
 
 DEMO_ADMIN_EMAIL = "admin@demo.eportal.invalid"
 DEMO_ADMIN_PASSWORD = "demo-admin-passord"  # noqa: S105 - a published demo login
+#: A GP's staff login: the eConsultation inbox of Dr. Kari Nordmann (same password).
+DEMO_GP_EMAIL = "lege@demo.eportal.invalid"
+DEMO_GP_PRACTITIONER = "p-nordmann"
 
 
 def _id(year: int, month: int, day: int, serial: int = 100, kind: str = "fnr") -> str:

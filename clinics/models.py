@@ -286,6 +286,18 @@ class User(AbstractUser):
         verbose_name=_("clinic"),
         help_text=_("The clinic this staff member administers. Empty only for superusers."),
     )
+    practitioner = models.ForeignKey(
+        Practitioner,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff_users",
+        verbose_name=_("practitioner"),
+        help_text=_(
+            "The practitioner this staff member is: their eConsultation inbox. Empty for an "
+            "administrator who is not a practitioner."
+        ),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -300,6 +312,14 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        practitioner = self.practitioner if self.practitioner_id is not None else None
+        if practitioner is not None and practitioner.clinic_id != self.clinic_id:
+            raise ValidationError(
+                {"practitioner": _("The practitioner must work at the staff member's clinic.")}
+            )
 
     @property
     def is_clinic_admin(self) -> bool:

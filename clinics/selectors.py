@@ -62,7 +62,15 @@ def may_use_portal(patient: Patient | None, *, method: str | None = None) -> boo
     return method in clinic.login_methods and (method != "sms" or bool(patient.mobile))
 
 
+def public_url(request: HttpRequest | None, path: str) -> str:
+    """``path`` as a link patients can follow: on ``EPORTAL_PUBLIC_BASE_URL`` when it is set,
+    else on the host of ``request``."""
+    base = settings.EPORTAL_PUBLIC_BASE_URL.rstrip("/")
+    if not base and request is not None:
+        base = f"https://{request.get_host()}"
+    return f"{base}{path}"
+
+
 def public_entry_url(request: HttpRequest, clinic: Clinic) -> str:
     """The self-service link the clinic puts on its own website."""
-    base = settings.EPORTAL_PUBLIC_BASE_URL.rstrip("/") or f"https://{request.get_host()}"
-    return f"{base}{clinic.entry_path()}"
+    return public_url(request, clinic.entry_path())

@@ -16,6 +16,9 @@ _SERVICE_URLS = {
     "urgent": lambda patient: reverse(
         "booking:urgent", kwargs={"ep_ident": patient.clinic.ep_ident}
     ),
+    "econsult": lambda patient: reverse(
+        "econsult:new", kwargs={"ep_ident": patient.clinic.ep_ident}
+    ),
 }
 
 

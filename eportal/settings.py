@@ -231,8 +231,21 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# eConsultation attachments: never under STATIC_ROOT or a media root the web server serves;
+# they leave only through econsult's access-checked download view. Any Django storage works
+# (ECONSULT_STORAGE_BACKEND, e.g. django-storages' S3 backend with its own OPTIONS).
+ECONSULT_FILES_ROOT = Path(os.environ.get("ECONSULT_FILES_ROOT", BASE_DIR / "var" / "econsult"))
+_econsult_backend = os.environ.get(
+    "ECONSULT_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "econsult": {
+        "BACKEND": _econsult_backend,
+        "OPTIONS": {"location": ECONSULT_FILES_ROOT}
+        if _econsult_backend.endswith("FileSystemStorage")
+        else {},
+    },
     "staticfiles": {
         "BACKEND": os.environ.get(
             "STATICFILES_BACKEND", "whitenoise.storage.CompressedManifestStaticFilesStorage"

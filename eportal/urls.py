@@ -38,6 +38,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     re_path(r"^[Ll][Oo][Gg][Ii][Nn]\.[Aa][Ss][Pp][Xx]$", identification_views.entry, name="entry"),
     path("c/<str:ep_ident>/", include("booking.urls")),
+    path("c/<str:ep_ident>/", include("econsult.urls")),
     path("c/", include("identification.urls")),
     path("oidc/callback/", identification_views.bankid_callback, name="oidc_callback"),
     path("admin/", admin.site.urls),

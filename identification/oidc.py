@@ -32,6 +32,7 @@ from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import absolutify, import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
@@ -49,6 +50,8 @@ CALLBACK_URL_NAME = "oidc_callback"
 #: mozilla-django-oidc's session key: ``{state: {"nonce", "code_verifier", "added_on"}}``.
 SESSION_STATES = "oidc_states"
 STATE_CLINIC = "eportal_clinic_id"
+#: Where the patient goes after the login (a page of the same clinic's; see safe_next()).
+STATE_NEXT = "eportal_next"
 #: Seconds of clock skew accepted on ``exp``, ``iat`` and ``nbf``.
 LEEWAY = 60
 #: An authorization started longer ago than this is not finished.
@@ -280,13 +283,33 @@ class BankIDBackend(OIDCAuthenticationBackend):
 # The steps of a login, in the order the views take them
 
 
-def start_authorization(request: HttpRequest, clinic: Clinic) -> HttpResponse:
-    """The redirect to the provider's login, with the clinic tied to this login's ``state``."""
+def safe_next(request: HttpRequest, clinic: Clinic, value: str | None) -> str | None:
+    """``value`` if it is a path of this clinic's patient pages (``/c/<EP_ident>/…``) on this
+    host, else None: a login never sends the patient anywhere else."""
+    if not value or not url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    path = urlsplit(value)
+    if path.scheme or path.netloc or not path.path.startswith(f"/c/{clinic.ep_ident}/"):
+        return None
+    if any(segment in {".", ".."} for segment in path.path.split("/")):
+        return None
+    return path.path + (f"?{path.query}" if path.query else "")
+
+
+def start_authorization(
+    request: HttpRequest, clinic: Clinic, next_path: str | None = None
+) -> HttpResponse:
+    """The redirect to the provider's login, with the clinic (and where to go afterwards)
+    tied to this login's ``state``."""
     response = AuthorizationRequestView.as_view()(request)
     # The view keeps state -> {nonce, code_verifier} in the session; it makes the state inside
     # and hands it out only in the redirect, so read it there to tie the clinic to it.
     state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
     request.session[SESSION_STATES][state][STATE_CLINIC] = clinic.pk
+    if next_path:
+        request.session[SESSION_STATES][state][STATE_NEXT] = next_path
     request.session.modified = True
     return response
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
@@ -30,6 +31,8 @@ SESSION_METHOD = "patient_auth_method"
 SESSION_LEVEL = "patient_auth_level"
 SESSION_LOGIN_AT = "patient_login_at"
 SESSION_SEEN_AT = "patient_seen_at"
+#: The patient page a logged-out visitor asked for (an SMS link): the login goes on there.
+SESSION_NEXT = "patient_next"
 
 METHOD_BANKID = "bankid"
 METHOD_SMS = "sms"
@@ -162,18 +165,38 @@ class PatientSessionMiddleware:
         return response
 
 
-def patient_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def take_requested_page(request: HttpRequest, ep_ident: str) -> str | None:
+    """The clinic's patient page the patient asked for before logging in (and forget it);
+    None when there is none. Only a path under ``/c/<ep_ident>/`` ever comes back."""
+    value = request.session.pop(SESSION_NEXT, None)
+    prefix = f"/c/{ep_ident}/".lower()
+    if not isinstance(value, str) or not value.lower().startswith(prefix):
+        return None
+    if "//" in value or "\\" in value or any(ord(ch) < 32 for ch in value):
+        return None
+    if any(segment in {".", ".."} for segment in value.split("?", 1)[0].split("/")):
+        return None
+    return value
+
+
+def patient_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """For views under ``/c/<ep_ident>/``: a logged-in patient of *that* clinic, else login.
 
     The response is never cached (``Cache-Control: no-store``).
     """
 
     @functools.wraps(view)
-    def wrapper(request: PatientRequest, ep_ident: str, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(
+        request: PatientRequest, ep_ident: str, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         patient = getattr(request, "patient", None)
-        response: HttpResponse
+        response: HttpResponseBase
         if patient is None or patient.clinic.ep_ident.lower() != ep_ident.lower():
             # Not logged in, or logged in at another clinic: that session opens only its own.
+            if request.method == "GET":
+                request.session[SESSION_NEXT] = request.get_full_path()
             response = redirect("identification:login", ep_ident=ep_ident)
         else:
             response = view(request, ep_ident, *args, **kwargs)

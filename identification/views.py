@@ -33,6 +33,7 @@ from .session import (
     log_in_patient,
     logged_in_patient,
     patient_required,
+    take_requested_page,
 )
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,10 @@ def login_code(request: PatientRequest, ep_ident: str) -> HttpResponse:
             else:
                 _forget_challenge(request)
                 log_in_patient(request, patient, method=METHOD_SMS)
-                return redirect("identification:home", ep_ident=clinic.ep_ident)
+                return redirect(
+                    take_requested_page(request, clinic.ep_ident)
+                    or reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident})
+                )
     context = {
         "clinic": clinic,
         "form": form,
@@ -256,7 +260,8 @@ def bankid_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
     if not oidc.bankid_configured():
         logger.error("BankID login is not configured: set the OIDC_* settings (docs/bankid.md)")
         return _bankid_page(request, clinic, "unavailable", status=503)
-    return oidc.start_authorization(request, clinic)
+    next_path = oidc.safe_next(request, clinic, request.GET.get("next"))
+    return oidc.start_authorization(request, clinic, next_path)
 
 
 @never_cache
@@ -283,7 +288,14 @@ def bankid_callback(request: PatientRequest) -> HttpResponse:
     except LoginRefused as refusal:
         return _refuse(request, clinic, refusal)
     log_in_patient(request, patient, method=METHOD_BANKID, level=level)
-    return redirect(reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident}))
+    next_path = entry.get(oidc.STATE_NEXT)
+    if isinstance(next_path, str) and oidc.safe_next(request, clinic, next_path):
+        take_requested_page(request, clinic.ep_ident)
+        return redirect(next_path)
+    return redirect(
+        take_requested_page(request, clinic.ep_ident)
+        or reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident})
+    )
 
 
 def _audit_refusal(

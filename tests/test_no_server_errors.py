@@ -32,6 +32,10 @@ PATIENT_PATHS = [
     "/c/DEMO/mine-timer/1/kalender.ics",
     "/c/DEMO/hastetime/",
     "/c/DEMO/hastetime/1/",
+    "/c/DEMO/meldinger/",
+    "/c/DEMO/meldinger/ny/",
+    "/c/DEMO/meldinger/1/",
+    "/c/DEMO/meldinger/vedlegg/1/",
     "/c/DEMO/logout/",
     "/oidc/callback/",
     "/sms/status/",
@@ -39,7 +43,8 @@ PATIENT_PATHS = [
     "/i18n/setlang/",
 ]
 FIELDS = ["national_id", "password", "code", "password1", "password2", "reason", "language",
-          "practitioner", "p", "week", "slot", "next", "state", "clinic"]  # fmt: skip
+          "practitioner", "p", "week", "slot", "next", "state", "clinic", "subject", "body",
+          "key", "accept_fee", "action", "show", "page", "attachments"]  # fmt: skip
 
 
 @pytest.fixture
@@ -87,6 +92,8 @@ HUGE = "9" * 20  # beyond any database integer
         f"/c/DEMO/timer/bestilt/{HUGE}/",
         f"/c/DEMO/mine-timer/{HUGE}/avbestill/",
         f"/c/DEMO/mine-timer/{HUGE}/kalender.ics",
+        f"/c/DEMO/meldinger/{HUGE}/",
+        f"/c/DEMO/meldinger/vedlegg/{HUGE}/",
         "/c/DEMO/timer/\u00b2/",
     ],
 )
@@ -95,3 +102,23 @@ def test_ids_beyond_any_integer_are_not_found(client, patient_client_for, demo, 
     client = patient_client_for(patient)
     for response in (client.get(path), client.post(path, {"reason": "Hodepine"})):
         assert response.status_code == 404, (path, response.status_code)
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/econsult/inbox/", "/admin/econsult/inbox/1/", "/admin/econsult/inbox/file/1/"]
+)
+def test_staff_junk_in_the_econsult_inbox_never_answers_500(admin_client_for, demo, path):
+    from econsult.services import consultation_send
+
+    patient = Patient.objects.get(name="Kari Testesen")
+    from delegation.selectors import practitioners_for
+
+    consultation_send(
+        patient=patient,
+        practitioner_id=practitioners_for(patient, "econsult")[0].pk,
+        subject="s",
+        body="b",
+    )
+    from clinics.models import User
+
+    _hammer(admin_client_for(User.objects.get(email="lege@demo.eportal.invalid")), path)

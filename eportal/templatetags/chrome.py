@@ -73,6 +73,7 @@ def _patient_links(
     pages = (
         (gettext("Home"), cached_reverse("identification:home", ep_ident)),
         (gettext("My appointments"), cached_reverse("booking:mine", ep_ident)),
+        (gettext("My messages"), cached_reverse("econsult:mine", ep_ident)),
     )
     return gettext("Your pages"), tuple((escape(label), escape(url)) for label, url in pages)
 

@@ -586,3 +586,38 @@ def test_unconfigured_bankid_gets_a_friendly_page(client, settings, clinic):
     response = client.get("/c/DEMO1/bankid/")
     assert response.status_code == 503
     assert "BankID login is not available right now" in response.content.decode()
+
+
+# Back to the page the patient came for (an SMS link, "log in with BankID to read the answer")
+
+
+def test_bankid_step_up_returns_to_the_page_it_was_asked_from(client, provider, clinic, patient):
+    authorize = client.get("/c/DEMO1/bankid/?next=/c/DEMO1/meldinger/7/").headers["Location"]
+    response = come_back(client, provider.log_in(authorize, pid=patient.national_id))
+    assert response["Location"] == "/c/DEMO1/meldinger/7/"
+
+
+@pytest.mark.parametrize(
+    "next_path",
+    [
+        "https://evil.example/c/DEMO1/",
+        "//evil.example/c/DEMO1/",
+        "/c/OTHER/meldinger/7/",
+        "/admin/",
+        "/c/DEMO1/../admin/",
+    ],
+)
+def test_bankid_next_never_leaves_the_clinics_pages(client, provider, clinic, patient, next_path):
+    from django.utils.http import urlencode
+
+    authorize = client.get(f"/c/DEMO1/bankid/?{urlencode({'next': next_path})}")["Location"]
+    response = come_back(client, provider.log_in(authorize, pid=patient.national_id))
+    assert response["Location"] == "/c/DEMO1/home/"
+
+
+def test_a_logged_out_visitor_comes_back_to_the_page_after_bankid(
+    client, provider, clinic, patient
+):
+    assert client.get("/c/DEMO1/meldinger/").status_code == 302
+    response = bankid_login(client, provider, pid=patient.national_id)
+    assert response["Location"] == "/c/DEMO1/meldinger/"

@@ -344,3 +344,16 @@ def test_clinic_without_sms_login_has_no_password_pages(client):
     factories.make_clinic("BANKONLY", allow_sms=False)
     assert client.get("/c/BANKONLY/login/").status_code == 404
     assert client.get("/c/BANKONLY/password/").status_code == 404
+
+
+def test_an_sms_link_opened_logged_out_comes_back_after_login(client, with_password):
+    first = client.get("/c/DEMO1/meldinger/")
+    assert first.status_code == 302
+    assert first["Location"] == "/c/DEMO1/login/"
+    login(client, with_password)
+    response = enter_code(client, last_code())
+    assert response["Location"] == "/c/DEMO1/meldinger/"
+    # Once: the next login goes home again.
+    client.post("/c/DEMO1/logout/")
+    login(client, with_password)
+    assert enter_code(client, last_code())["Location"] == "/c/DEMO1/home/"

@@ -5,9 +5,16 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from clinics.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_PATIENTS, demo_document
+from clinics.demo import (
+    DEMO_ADMIN_EMAIL,
+    DEMO_ADMIN_PASSWORD,
+    DEMO_GP_EMAIL,
+    DEMO_GP_PRACTITIONER,
+    DEMO_PATIENTS,
+    demo_document,
+)
 from clinics.exchange import ImportFailed, import_clinic
-from clinics.models import Clinic, User
+from clinics.models import Clinic, Practitioner, User
 
 
 class Command(BaseCommand):
@@ -30,11 +37,21 @@ class Command(BaseCommand):
         if created:
             admin.set_password(DEMO_ADMIN_PASSWORD)
             admin.save()
+        gp = Practitioner.objects.get(clinic=clinic, key=DEMO_GP_PRACTITIONER)
+        doctor, created = User.objects.get_or_create(
+            email=DEMO_GP_EMAIL,
+            defaults={"clinic": clinic, "is_staff": True, "practitioner": gp, "first_name": "Kari"},
+        )
+        if created:
+            doctor.set_password(DEMO_ADMIN_PASSWORD)
+            doctor.save()
         host = "http://127.0.0.1:8000"
         self.stdout.write(self.style.SUCCESS("Demo clinic loaded: Demo legekontor (DEMO)"))
         self.stdout.write(f"  Patient link:  {host}/Login.aspx?ClinicId=DEMO")
         self.stdout.write(f"  Admin site:    {host}/admin/")
         self.stdout.write(f"  Demo admin:    {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
+        self.stdout.write(f"  Demo GP:       {DEMO_GP_EMAIL} / {DEMO_ADMIN_PASSWORD}")
+        self.stdout.write(f"  GP's inbox:    {host}/admin/econsult/inbox/")
         self.stdout.write("  Demo patients (synthetic identity numbers):")
         for name, nid, mobile, active, plist in DEMO_PATIENTS:
             notes = []
