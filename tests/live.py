@@ -54,7 +54,7 @@ class Process:
     """A command run in its own process group, its output in ``log``."""
 
     def __init__(self, command: list[str], *, env: dict[str, str], log: Path) -> None:
-        self.command, self.log = command, log
+        self.command, self.env, self.log = command, env, log
         with log.open("ab") as out:
             self.popen = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT

@@ -8,6 +8,11 @@ and beat, the Twilio backend against the local fake Twilio, and the test databas
   one duplicate. Twilio's Messages API has no idempotency key, so nothing can make those 0
   (the worst case, which this test provokes every time: the kill falls after Twilio took the
   request). The time and rate are in docs/benchmarks.md.
+- The whole worker killed (its main process and its pool, as when its container is
+  killed) while both pool processes send, and a new worker started: nothing is lost, and the
+  duplicates are at most the sends in flight. The dead worker's tasks come back through the
+  broker's visibility timeout (an hour in production, 5 s here; sooner in production
+  through ``recover_stale_sms``).
 - Twilio answering 500, 429 or not in time: retried with back-off, never lost.
 """
 
@@ -150,6 +155,41 @@ def test_thousand_sms_and_three_kills_lose_none(portal, clinic, record_property)
         f"\n{SMS_COUNT} SMS, {kills} kills: {elapsed:.1f} s, {SMS_COUNT / elapsed:.0f} SMS/s "
         f"(queued in {queued:.1f} s), {duplicates} duplicates"
     )
+
+
+VISIBILITY = 5
+
+
+@pytest.mark.parametrize("portal", [{"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY)}], indirect=True)
+def test_the_whole_worker_killed_while_sending_loses_none(portal, clinic, tmp_path):
+    worker, fake = portal
+    count = 100
+    fake.hold.update({40, 41})  # both pool processes wait for Twilio's answer
+    bodies = [f"ePortal whole {i:03d}" for i in range(count)]
+    for body in bodies:
+        sms_queue(clinic_id=clinic.pk, to="+4791234567", text=body, purpose="other", wait=True)
+    held = [fake.held.get(timeout=60) for _ in range(2)]
+    pool = worker.children()
+    port = int(fake.base_url.rsplit(":", 1)[1])
+    assert {live.pid_with_connection(pool, client, port) for client, _ in held} == set(pool)
+    for pid in [worker.pid, *pool]:  # the container killed: every process of the worker
+        os.kill(pid, signal.SIGKILL)
+    worker.popen.wait(10)
+    killed = time.monotonic()
+    for _client, release in held:
+        release.set()
+
+    # Redis gives the dead worker's unacknowledged tasks to the next worker that looks once
+    # they are older than the visibility timeout (a worker looks when it starts, and then
+    # every 100 s).
+    time.sleep(max(0.0, VISIBILITY + 1 - (time.monotonic() - killed)))
+    again = live.celery_worker(worker.env, tmp_path / "worker-again.log")
+    with live.running(again):
+        live.wait_for(all_done(count), timeout=90, what="every SMS sent", every=0.25)
+    per_body = sent_per_body(fake)
+    assert [body for body in bodies if per_body[body] == 0] == []
+    assert sum(n - 1 for n in per_body.values()) <= len(held)
+    assert {row.status for row in OutboxMessage.objects.all()} == {Status.SENT}
 
 
 @pytest.mark.parametrize("portal", [{"TWILIO_TIMEOUT": "1"}], indirect=True)
