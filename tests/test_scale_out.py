@@ -94,8 +94,8 @@ def transactions_through(bouncer, dbname: str) -> int:
 def test_booking_through_pgbouncer_in_transaction_pooling(world, through_bouncer, settings):
     """Twenty patients book through the views at once, each thread with its own client
     connection, over three server connections: one wins the shared slot, then every one
-    books a slot of their own on the same connection (a lost race leaves it fit) and sees
-    it under "Mine timer"."""
+    books a slot of their own on the same connection (a lost race leaves it fit) and opens
+    the slot page, the home page and "Mine timer"."""
     settings.SMS_DISPATCH_AT_COMMIT = False  # production: the dispatcher runs on beat
     dbname = connection.settings_dict["NAME"]
     before = transactions_through(through_bouncer, dbname)
@@ -112,8 +112,11 @@ def test_booking_through_pgbouncer_in_transaction_pooling(world, through_bouncer
             # The same statements again on the same client connection, over whichever
             # server connection PgBouncer hands out: what a prepared statement would not
             # survive ("prepared statement ... already exists / does not exist").
-            pages = [client.get("/c/DEMO1/mine-timer/").status_code for _ in range(3)]
-            results[i] = (first.status_code, own.status_code if pages == [200] * 3 else pages)
+            pages = [
+                client.get(path).status_code
+                for path in ["/c/DEMO1/timer/", "/c/DEMO1/home/", *["/c/DEMO1/mine-timer/"] * 2]
+            ]
+            results[i] = (first.status_code, own.status_code if pages == [200] * 4 else pages)
         finally:
             connection.close()
 
