@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +31,18 @@ from django.db import connection
 HOST = "127.0.0.1"
 BIN = Path(sys.executable).parent
 ROOT = Path(settings.BASE_DIR)
+
+
+def program(name: str, *, package: str) -> str:
+    """The path of a program the test needs: skipped without it, failed in CI (.ci/run
+    installs it), like the tests marked ``postgres``."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if found:
+        return found
+    reason = f"needs {name} (Debian: apt-get install {package})"
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def free_port() -> int:
@@ -142,7 +155,8 @@ class RedisServer:
         return False
 
     def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", HOST]
+        command = [program("redis-server", package="redis-server")]
+        command += ["--port", str(self.port), "--bind", HOST]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
         self.process = Process(command, env=base_env(), log=self.directory / "redis.log")
         wait_for(self.ping, timeout=20, what="redis-server answering")
@@ -285,7 +299,7 @@ class PgBouncer:
                 ]
             )
         )
-        command = ["pgbouncer"]
+        command = [program("pgbouncer", package="pgbouncer")]
         # It refuses to run as root (CI runs as root); it reads its files before it switches.
         if os.geteuid() == 0:
             command += ["-u", "nobody"]
@@ -302,7 +316,17 @@ class PgBouncer:
     def show(self, what: str) -> list[dict[str, str]]:
         """``SHOW <what>`` on PgBouncer's admin console (psql: it speaks only the simple
         query protocol)."""
-        command = ["psql", "-h", HOST, "-p", str(self.port), "-U", "postgres", "-d", "pgbouncer"]
+        command = [
+            program("psql", package="postgresql-client"),
+            "-h",
+            HOST,
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "pgbouncer",
+        ]
         result = subprocess.run(
             [*command, "-AF", "\t", "-c", f"SHOW {what}"],
             check=True,
