@@ -131,12 +131,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Server-side parameters and prepared statements (psycopg 3): a statement that runs
     # again on the same connection skips PostgreSQL's parse and plan, which was a large part
     # of the database's time per page. Set DB_PREPARE_THRESHOLD=0 behind a transaction-
-    # pooling proxy (PgBouncer < 1.21) that cannot keep prepared statements.
+    # pooling proxy (PgBouncer < 1.21, or without max_prepared_statements) that cannot keep
+    # prepared statements; docker-compose.yml does (docs/operations.md, "PgBouncer").
     _prepare = envint("DB_PREPARE_THRESHOLD", 2)
     if _prepare > 0:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": _prepare}
         )
+    else:
+        # Behind transaction pooling a server-side cursor (QuerySet.iterator()) would outlive
+        # the transaction its server connection was lent for.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # BEGIN IMMEDIATE: a transaction takes SQLite's write lock when it starts, so that a
     # check-and-record (the login limits) cannot interleave with another, and two writers
@@ -363,6 +368,10 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "sms.backends.console.ConsoleBackend
 # dispatcher on beat ("sms-dispatch" above). Without a beat, when tasks run in-process, the
 # dispatcher runs right after the commit that queued them instead.
 SMS_DISPATCH_AT_COMMIT = envbool("SMS_DISPATCH_AT_COMMIT", CELERY_TASK_ALWAYS_EAGER)
+# Seconds a row marked 'sending' stays its worker's; after that the worker is taken for dead
+# and the SMS is sent again (at least once, docs/sms.md). Longer than the send task's hard
+# time limit (90 s), which ends any live sender first.
+SMS_SENDING_LEASE = envint("SMS_SENDING_LEASE", 120)
 SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")

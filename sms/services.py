@@ -6,8 +6,9 @@ Delivery guarantees, in short:
   after that transaction commits (an SMS that may wait is handed over by :func:`sms_dispatch`
   instead), so an SMS exists exactly when the action that caused it did.
 * :func:`sms_send` hands a row to the provider at most once per attempt, never after it was
-  sent, and never while another worker is sending it (see its docstring for the one
-  ambiguous case, a timeout).
+  sent, and never while another worker may still be sending it. A row whose sender died
+  (or timed out) mid-send is sent again: at least once, so an interrupted send may reach
+  the patient twice but is never lost (see its docstring).
 """
 
 from __future__ import annotations
@@ -35,9 +36,30 @@ Status = OutboxMessage.Status
 
 #: The first try and five retries; ``tasks.send_sms`` retries up to this many times in all.
 MAX_ATTEMPTS = 6
-#: A row left in 'queued' or 'sending' this long was dropped or interrupted; see
+#: A row left in 'queued' this long was dropped (its task was lost); see
 #: :func:`sms_recover_stale`. Far longer than the provider timeout and the retry back-off.
 STALE_AFTER = timedelta(minutes=15)
+#: What a row interrupted while sending, and then given up, says.
+INTERRUPTED = "interrupted while sending; outcome unknown"
+
+
+def sending_lease() -> timedelta:
+    """How long a row stays another worker's once marked 'sending' (``SMS_SENDING_LEASE``).
+
+    Longer than any live sender can take: the send task's hard time limit ends it before
+    (tests/sms/test_send.py holds the two together). After the lease the sender is gone, and
+    :func:`sms_send` may take the row over.
+    """
+    return timedelta(seconds=settings.SMS_SENDING_LEASE)
+
+
+class SendInProgress(Exception):
+    """The row is 'sending' under another worker's lease: try again once it runs out."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"another worker is sending it; retry in {retry_in:.0f} s")
+        self.retry_in = retry_in
+
 
 #: ``OutboxMessage.objects.create()``, compiled once (the booking confirmation's insert).
 _INSERT = PreparedInsert(OutboxMessage)
@@ -185,45 +207,64 @@ def sms_dispatch(*, limit: int = 500) -> int:
     return len(ids)
 
 
-def sms_send(*, message_id: int, final_attempt: bool = False) -> OutboxMessage | None:
+def sms_send(
+    *, message_id: int, final_attempt: bool = False, raise_if_busy: bool = False
+) -> OutboxMessage | None:
     """Send one outbox row, if it is still waiting to be sent. Safe to call any number of times.
 
-    1. In a short transaction, lock the row; unless it is 'queued', do nothing (it was sent,
-       has failed, or another worker is sending it right now). Otherwise mark it 'sending',
-       count the attempt and commit.
+    1. In a short transaction, lock the row. Send it only when it is 'queued', or 'sending'
+       with its sender's lease run out (:func:`sending_lease`: that worker died mid-send).
+       Otherwise do nothing (it was sent, has failed, or another worker is sending it right
+       now; with ``raise_if_busy`` that last case raises :class:`SendInProgress`, so that
+       the task tries again after the lease). Mark it 'sending', count the attempt, commit.
     2. Outside any transaction, hand it to the backend.
     3. Record the outcome: 'sent' with the provider's id; 'failed' on a permanent error, on
        the last attempt or on an unexpected error; back to 'queued' on a temporary error, and
        re-raise :class:`TemporaryError` so that the task tries again later. Sent or failed,
        the row keeps only its redacted text; back in 'queued' it keeps the secret to send.
 
-    The trade-off (Twilio's Messages API has no idempotency key):
+    The trade-off: at least once (Twilio's Messages API has no idempotency key, so nothing
+    on the provider's side can recognise a second request for the same SMS):
 
-    * A row found in 'sending' is never sent again by this function: the process sending it
-      may still be running, or it died at a point where we cannot know whether Twilio got
-      the request. :func:`sms_recover_stale` marks such rows 'failed' after
-      :data:`STALE_AFTER`. So a crash costs at most one SMS, and never duplicates one; every
-      caller that matters (login codes) lets the patient ask for a new SMS.
-    * A timeout *is* retried, although Twilio may have accepted the request whose answer we
-      did not see. Here we choose at-least-once: a patient waiting for a login code who
-      gets it twice is better off than one who gets none, Twilio answers in well under the
-      client timeout when healthy, and the retries are capped at :data:`MAX_ATTEMPTS`.
+    * A row whose sender died after marking it 'sending' (a worker killed, out of memory, a
+      machine lost) is sent again once the lease has run out: the provider may or may not
+      have got the first request, and we cannot ask. So each interrupted send costs at most
+      one duplicate SMS, and never a lost one; the send task's late acknowledgement brings
+      the task back, and :func:`sms_recover_stale` re-enqueues such rows too.
+    * A timeout is retried, for the same reason: a patient waiting for a login code who
+      gets it twice is better off than one who gets none. Twilio answers in well under the
+      client timeout when healthy, and the attempts are capped at :data:`MAX_ATTEMPTS`.
     """
     with transaction.atomic(durable=True):
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None:
             logger.warning("SMS %s does not exist; nothing to send", message_id)
             return None
-        if message.status != Status.QUEUED:
+        interrupted = False
+        if message.status == Status.SENDING:
+            left = (message.updated + sending_lease() - timezone.now()).total_seconds()
+            interrupted = left <= 0
+            if not interrupted:
+                logger.info("SMS %s is being sent by another worker", message_id)
+                if raise_if_busy:
+                    raise SendInProgress(left)
+                return message
+        elif message.status != Status.QUEUED:
             logger.info("SMS %s is %s; not sending it again", message_id, message.status)
             return message
         if message.attempts >= MAX_ATTEMPTS:
             message.status = Status.FAILED
-            message.last_error = "no attempts left"
+            message.last_error = INTERRUPTED if interrupted else "no attempts left"
             message.text = message.staff_text
             message.save(update_fields=["status", "last_error", "text", "updated"])
-            logger.warning("SMS %s failed: no attempts left", message_id)
+            logger.warning("SMS %s failed: %s", message_id, message.last_error)
             return message
+        if interrupted:
+            logger.warning(
+                "SMS %s was interrupted while sending (attempt %s); sending it again",
+                message_id,
+                message.attempts,
+            )
         message.status = Status.SENDING
         message.attempts += 1
         message.save(update_fields=["status", "attempts", "updated"])
@@ -304,27 +345,31 @@ def sms_record_status(*, provider_id: str, status: str, error_code: str | None =
 
 
 def sms_recover_stale(*, now: datetime | None = None) -> tuple[int, int]:
-    """Deal with rows stuck for :data:`STALE_AFTER`; run it periodically (Celery beat).
+    """Deal with rows stuck on the way out; run it periodically (Celery beat).
 
-    * 'queued': the task was lost (the broker was down at commit, or the queue was purged):
-      enqueue it again. Sending stays safe because :func:`sms_send` locks and checks the row.
-    * 'sending': the worker died mid-send and the outcome is unknown: mark it 'failed'
-      rather than risk a second SMS (see :func:`sms_send`), and drop its secret.
+    * 'queued' for :data:`STALE_AFTER`: the task was lost (the broker was down at commit, or
+      the queue was purged): enqueue it again. Sending stays safe because :func:`sms_send`
+      locks and checks the row.
+    * 'sending' past its lease (:func:`sending_lease`): the worker died mid-send and the
+      outcome is unknown: enqueue it again, so that it is sent at least once (see
+      :func:`sms_send`); with no attempts left, mark it 'failed' and drop its secret.
 
     Returns (re-enqueued, failed).
     """
-    cutoff = (now or timezone.now()) - STALE_AFTER
-    failed = OutboxMessage.objects.filter(status=Status.SENDING, updated__lt=cutoff).update(
+    now = now or timezone.now()
+    interrupted = OutboxMessage.objects.filter(
+        status=Status.SENDING, updated__lt=now - sending_lease()
+    )
+    failed = interrupted.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=Status.FAILED,
-        last_error="interrupted while sending; outcome unknown",
+        last_error=INTERRUPTED,
         text=_TEXT_WITHOUT_SECRET,
         updated=timezone.now(),
     )
-    stale_ids = list(
-        OutboxMessage.objects.filter(status=Status.QUEUED, updated__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    )
+    stale_ids = list(interrupted.values_list("pk", flat=True))
+    stale_ids += OutboxMessage.objects.filter(
+        status=Status.QUEUED, updated__lt=now - STALE_AFTER
+    ).values_list("pk", flat=True)
     for message_id in stale_ids:
         transaction.on_commit(partial(_enqueue, message_id), robust=True)
     if failed or stale_ids:

@@ -15,8 +15,8 @@ from .backends.base import TemporaryError
     retry_backoff_max=120,  # a login code is valid for 5 minutes
     retry_jitter=True,
     max_retries=services.MAX_ATTEMPTS - 1,
-    # Idempotent (sms_send locks the row and sends only a 'queued' one): a message whose
-    # worker died is delivered again rather than lost.
+    # Idempotent (sms_send locks the row and sends only a 'queued' one, or one whose sender
+    # died): a message whose worker died is delivered again rather than lost.
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
@@ -29,8 +29,19 @@ def send_sms(self, message_id: int) -> None:
     The last try marks the row failed instead of raising. When tasks run eagerly (the
     embedded default, the tests), Celery runs each retry at once, in-process, ignoring the
     countdown: the retries are bounded by ``max_retries`` and never sleep.
+
+    A row another worker is sending (this task came back after its worker was killed, or
+    was enqueued twice) is looked at again once that worker's lease has run out: sent by
+    then, or taken over and sent again (services.sms_send).
     """
-    services.sms_send(message_id=message_id, final_attempt=self.request.retries >= self.max_retries)
+    try:
+        services.sms_send(
+            message_id=message_id,
+            final_attempt=self.request.retries >= self.max_retries,
+            raise_if_busy=not self.request.is_eager,
+        )
+    except services.SendInProgress as busy:
+        raise self.retry(countdown=busy.retry_in + 1) from None
 
 
 # The sweeps are idempotent: running one twice finds nothing more to do.

@@ -8,6 +8,7 @@ from django.db import connections
 
 from tests import factories
 from tests.e2e.harness import browser, page  # noqa: F401 - one browser for every folder
+from tests.live import live_redis  # noqa: F401 - a Redis server of the test's own
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -75,6 +75,29 @@ def test_database_url_for_postgresql_is_parsed():
     }
 
 
+PRINT_POOLING = (
+    "import json, eportal.settings as s; d = s.DATABASES['default']; "
+    "print(json.dumps([d.get('OPTIONS', {}), d.get('DISABLE_SERVER_SIDE_CURSORS', False)]))"
+)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [
+        ("", [{"server_side_binding": True, "prepare_threshold": 2}, False]),
+        ("5", [{"server_side_binding": True, "prepare_threshold": 5}, False]),
+        # Behind PgBouncer in transaction pooling (docker-compose.yml, tests/test_scale_out.py).
+        ("0", [{}, True]),
+    ],
+)
+def test_prepared_statements_and_server_side_cursors_follow_db_prepare_threshold(
+    threshold, expected
+):
+    url = "postgres://u:p@h:5432/db"
+    printed = settings_value(PRINT_POOLING, DATABASE_URL=url, DB_PREPARE_THRESHOLD=threshold)
+    assert json.loads(printed) == expected
+
+
 def test_database_defaults_to_a_sqlite_file():
     database = json.loads(settings_value(PRINT_DATABASE))
     assert database["ENGINE"] == "django.db.backends.sqlite3"

@@ -19,9 +19,12 @@ SERVER = Path(__file__).with_name("server.py")
 
 
 @contextmanager
-def running_proxy(upstream: str) -> Iterator[int]:
-    """A proxy in front of ``upstream`` (``host:port``); yields the port it listens on."""
-    command = [sys.executable, str(SERVER), "--upstream", upstream, "--port", "0"]
+def running_proxy(*upstreams: str) -> Iterator[int]:
+    """A proxy in front of ``upstreams`` (``host:port``; more than one: in turn, a request
+    each); yields the port it listens on."""
+    command = [sys.executable, str(SERVER), "--port", "0"]
+    for upstream in upstreams:
+        command += ["--upstream", upstream]
     with json_server(command, name="the test proxy") as ready:
         yield ready["port"]
 

@@ -2,9 +2,11 @@
 
 It forwards every request to ``--upstream`` and appends the peer's address to
 ``X-Forwarded-For`` (nginx's ``$proxy_add_x_forwarded_for``), passing every other header and
-the body through both ways. It prints ``{"port": N}`` once it listens.
+the body through both ways. Given ``--upstream`` more than once, it takes them in turn, one
+request each (nginx's default round-robin, no stickiness), and names the one that answered
+in ``X-Upstream``. It prints ``{"port": N}`` once it listens.
 
-    python tests/proxy/server.py --upstream 127.0.0.1:8000 [--port 0]
+    python tests/proxy/server.py --upstream 127.0.0.1:8000 [--upstream 127.0.0.1:8001] [--port 0]
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import itertools
 import json
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP_BY_HOP = {
@@ -28,7 +32,10 @@ HOP_BY_HOP = {
 }
 
 
-def make_handler(upstream_host: str, upstream_port: int) -> type[BaseHTTPRequestHandler]:
+def make_handler(upstreams: list[tuple[str, int]]) -> type[BaseHTTPRequestHandler]:
+    turns = itertools.cycle(upstreams)
+    lock = threading.Lock()
+
     class Forward(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -44,7 +51,9 @@ def make_handler(upstream_host: str, upstream_port: int) -> type[BaseHTTPRequest
             peer = self.client_address[0]
             headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
             headers["X-Forwarded-Proto"] = "http"
-            upstream = http.client.HTTPConnection(upstream_host, upstream_port, timeout=30)
+            with lock:
+                upstream_host, upstream_port = next(turns)
+            upstream = http.client.HTTPConnection(upstream_host, upstream_port, timeout=60)
             try:
                 upstream.request(self.command, self.path, body=body, headers=headers)
                 answer = upstream.getresponse()
@@ -55,6 +64,8 @@ def make_handler(upstream_host: str, upstream_port: int) -> type[BaseHTTPRequest
                         continue
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
+                if len(upstreams) > 1:
+                    self.send_header("X-Upstream", f"{upstream_host}:{upstream_port}")
                 self.end_headers()
                 self.wfile.write(payload)
             finally:
@@ -68,15 +79,21 @@ def make_handler(upstream_host: str, upstream_port: int) -> type[BaseHTTPRequest
     return Forward
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the booking race sends 50 at once
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--upstream", required=True, help="host:port of the web server")
+    parser.add_argument(
+        "--upstream", required=True, action="append", help="host:port of a web server"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    host, port = args.upstream.rsplit(":", 1)
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(host, int(port)))
-    server.daemon_threads = True
+    upstreams = [(host, int(port)) for host, port in (u.rsplit(":", 1) for u in args.upstream)]
+    server = Server((args.host, args.port), make_handler(upstreams))
     print(json.dumps({"port": server.server_address[1]}), flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -10,6 +10,11 @@ from ``script`` (``"ok"`` once the script is empty):
 ``server_error``    500
 ``slow``            answers ``ok`` only after ``slow_seconds``, longer than the client waits
 ``suspended``       (account fetch) the account, with status ``suspended``
+
+``hold`` names message creates (1 for the first) that Twilio accepts but whose answer waits:
+the handler puts ``(client port, release event)`` on ``held`` and answers nothing until the
+test sets the event (the durability tests kill the sender meanwhile). ``accepted`` counts
+them: Twilio would send such a message although the sender never learnt it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import queue
 import re
 import threading
 import uuid
@@ -46,10 +52,18 @@ class FakeTwilio:
     #: Messages Twilio would have accepted (and so delivered), in order.
     accepted: list[dict[str, str]] = field(default_factory=list)
     base_url: str = ""
+    hold: set[int] = field(default_factory=set)
+    held: queue.Queue[tuple[int, threading.Event]] = field(default_factory=queue.Queue)
+    creates: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._stop = threading.Event()
+
+    def count_create(self) -> int:
+        with self._lock:
+            self.creates += 1
+            return self.creates
 
     def answer(self, *answers: str) -> None:
         self.script.extend(answers)
@@ -139,6 +153,12 @@ def make_handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 return
             answer = fake.next_answer()
             fake.record(Received(self.path, form, True, answer))
+            if fake.count_create() in fake.hold and answer == "ok":
+                release = threading.Event()
+                fake.held.put((self.client_address[1], release))
+                release.wait(30)
+                self.close_connection = True
+                return
             if answer == "invalid_number":
                 self.send_json(
                     400,

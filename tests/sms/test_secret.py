@@ -126,14 +126,22 @@ def test_row_out_of_attempts_loses_the_secret(clinic, scripted_backend):
     assert stored(message) == (REDACTED, REDACTED)
 
 
-def test_row_interrupted_while_sending_loses_the_secret(clinic):
+def test_row_interrupted_while_sending_for_good_loses_the_secret(clinic):
     message = queue(clinic)
     plain = queue(clinic, text="Timen din er bekreftet", secret="", purpose="other")
-    OutboxMessage.objects.update(status=Status.SENDING)
+    OutboxMessage.objects.update(status=Status.SENDING, attempts=services.MAX_ATTEMPTS)
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16), tick=False):
         assert sms_recover_stale() == (0, 2)
     assert stored(message) == (REDACTED, REDACTED)
     assert stored(plain) == ("Timen din er bekreftet", "")
+
+
+def test_row_interrupted_while_sending_keeps_the_secret_to_send_again(clinic):
+    message = queue(clinic)
+    OutboxMessage.objects.update(status=Status.SENDING, attempts=1)
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=3), tick=False):
+        assert sms_recover_stale() == (1, 0)
+    assert stored(message) == (TEXT, REDACTED)
 
 
 def test_stale_queued_row_keeps_the_secret_to_send(clinic):

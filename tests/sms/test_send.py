@@ -1,4 +1,5 @@
-"""sms_send and the send_sms task: retries, the last try, and never sending a row twice."""
+"""sms_send and the send_sms task: retries, the last try, never sending a row twice while it
+may still be sending, and sending again a row whose sender died."""
 
 from __future__ import annotations
 
@@ -138,18 +139,54 @@ def test_sms_send_refuses_to_run_inside_a_transaction(clinic, scripted_backend):
     assert backends.calls == []
 
 
-def test_row_interrupted_while_sending_is_failed_not_resent(clinic, scripted_backend):
+def test_row_interrupted_while_sending_is_sent_again_after_the_lease(
+    clinic, scripted_backend, django_capture_on_commit_callbacks
+):
+    """The worker died mid-send: the outcome is unknown, so the SMS goes again (at least
+    once), but only after the lease, when that worker cannot still be sending it."""
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         row = make_row(clinic, status=Status.SENDING, attempts=1)
-    with time_machine.travel(start + datetime.timedelta(minutes=5), tick=False):
+    with time_machine.travel(start + datetime.timedelta(seconds=60), tick=False):
         assert sms_recover_stale() == (0, 0)
-    with time_machine.travel(start + datetime.timedelta(minutes=16), tick=False):
-        assert sms_recover_stale() == (0, 1)
-    row.refresh_from_db()
-    assert row.status == Status.FAILED
-    assert row.last_error == "interrupted while sending; outcome unknown"
+        assert sms_send(message_id=row.pk).status == Status.SENDING
+        with pytest.raises(services.SendInProgress) as busy:
+            sms_send(message_id=row.pk, raise_if_busy=True)
+        assert busy.value.retry_in == pytest.approx(60)
     assert backends.calls == []
+    with (
+        time_machine.travel(start + datetime.timedelta(seconds=121), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert sms_recover_stale() == (1, 0)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.SENT, 2)
+    assert len(backends.calls) == 1
+
+
+def test_interrupted_row_out_of_attempts_is_failed(clinic, scripted_backend):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        row = make_row(clinic, status=Status.SENDING, attempts=services.MAX_ATTEMPTS)
+        other = make_row(clinic, status=Status.SENDING, attempts=services.MAX_ATTEMPTS)
+    with time_machine.travel(start + datetime.timedelta(minutes=3), tick=False):
+        assert sms_send(message_id=row.pk).status == Status.FAILED
+        assert sms_recover_stale() == (0, 1)
+    for failed in (row, other):
+        failed.refresh_from_db()
+        assert failed.status == Status.FAILED
+        assert failed.last_error == "interrupted while sending; outcome unknown"
+    assert backends.calls == []
+
+
+def test_the_lease_outlasts_the_send_tasks_hard_time_limit(settings):
+    """A live sender is ended by the task's time limit before its lease runs out, so a row
+    is taken over only from a worker that is gone."""
+    assert tasks.send_sms.time_limit < settings.SMS_SENDING_LEASE
+    assert services.sending_lease().total_seconds() == settings.SMS_SENDING_LEASE
+    # The task that waits for the lease is a countdown the broker must not re-deliver early.
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert visibility > settings.SMS_SENDING_LEASE + 1
 
 
 def test_lost_queued_row_is_enqueued_again(
