@@ -72,7 +72,9 @@ def _purge_heartbeats() -> str:
 
 def restart_worker_pools(*, timeout: float = 3.0) -> str:
     """Ask every worker to replace its processes, gracefully: a busy process finishes its
-    task first (billiard's pool restart), so the cycle that asks is not cut short."""
+    task first (billiard's pool restart), so the cycle that asks is not cut short. Each
+    process is replaced when it takes its next task; the minute heartbeat brings that within
+    minutes (tests/ops/test_live_worker.py runs it against a real worker)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "skipped: tasks run in-process"
     from eportal.celery import app
@@ -83,7 +85,7 @@ def restart_worker_pools(*, timeout: float = 3.0) -> str:
     refused = [name for reply in replies for name, answer in reply.items() if "error" in answer]
     if refused:
         raise StepFailed(f"refused by {', '.join(sorted(refused))}")
-    return f"{len(replies)} worker(s) restarting their processes"
+    return f"{len(replies)} worker(s) restarting their processes, each after its next task"
 
 
 #: (name, step) in the order they run. The checks come first and the restart last, so that
