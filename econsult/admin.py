@@ -105,6 +105,26 @@ def _clinic_id(request: HttpRequest) -> int:
     return clinic_id
 
 
+def _filters(request: HttpRequest, practitioner_ids: set[int]) -> tuple[int | None, bool, str]:
+    """The inbox's filters from the query: whose threads (a practitioner of the clinic,
+    ``all``, or ``reception``; by default the staff member's own practitioner, or the
+    reception for a reception member), and open or closed ones. Another clinic's
+    practitioner answers 404."""
+    raw = request.GET.get("practitioner")
+    staff = _staff(request)
+    own = staff.practitioner_id
+    reception = raw == "reception" or (not raw and staff.is_reception and own is None)
+    chosen: int | None = own
+    if raw == "all" or reception:
+        chosen = None
+    elif raw:
+        chosen = parse_id(raw)
+        if chosen not in practitioner_ids:
+            raise Http404
+    show = InboxFilter.CLOSED if request.GET.get("show") == "closed" else InboxFilter.OPEN
+    return chosen, reception, show
+
+
 def _decisions(request: HttpRequest, waiting: list[RenewalItem]) -> dict[int, services.Decision]:
     decided = {}
     for item in waiting:
@@ -152,20 +172,7 @@ class InboxAdmin(ClinicStaffPage):
         practitioners = list(
             Practitioner.objects.filter(clinic_id=clinic_id).order_by("name", "pk")
         )
-        raw = request.GET.get("practitioner")
-        staff = _staff(request)
-        own = staff.practitioner_id
-        # The reception's own messages: asked for, or a reception member's default view.
-        reception = raw == "reception" or (not raw and staff.is_reception and own is None)
-        if raw == "all" or reception:
-            chosen = None
-        elif raw:
-            chosen = parse_id(raw)
-            if chosen not in {p.pk for p in practitioners}:
-                raise Http404
-        else:
-            chosen = own
-        show = InboxFilter.CLOSED if request.GET.get("show") == "closed" else InboxFilter.OPEN
+        chosen, reception, show = _filters(request, {p.pk for p in practitioners})
         today = local_today()
         found = inbox(
             clinic_id,
@@ -295,26 +302,27 @@ class InboxAdmin(ClinicStaffPage):
                     staff=_staff(request), consultation_id=consultation.pk, request=request
                 )
                 done = gettext("The conversation is closed.")
-            elif action == "convert":
+            elif action in {"convert", "reassign"}:
+                # A reception message becomes an eConsultation; an eConsultation moves.
+                move, moved = {
+                    "convert": (
+                        services.reception_convert,
+                        gettext("The message is now an eConsultation to the practitioner."),
+                    ),
+                    "reassign": (
+                        services.consultation_reassign,
+                        gettext("The eConsultation is moved."),
+                    ),
+                }[action]
                 reassign_form = ReassignForm(request.POST, choices=choices)
                 if reassign_form.is_valid():
-                    services.reception_convert(
+                    move(
                         staff=_staff(request),
                         consultation_id=consultation.pk,
                         practitioner_id=reassign_form.cleaned_data["practitioner"],
                         request=request,
                     )
-                    done = gettext("The message is now an eConsultation to the practitioner.")
-            elif action == "reassign":
-                reassign_form = ReassignForm(request.POST, choices=choices)
-                if reassign_form.is_valid():
-                    services.consultation_reassign(
-                        staff=_staff(request),
-                        consultation_id=consultation.pk,
-                        practitioner_id=reassign_form.cleaned_data["practitioner"],
-                        request=request,
-                    )
-                    done = gettext("The eConsultation is moved.")
+                    done = moved
             else:
                 messages.error(request, gettext("Choose what to do."))
                 return HttpResponseRedirect(self._detail_url(consultation.pk))
@@ -333,19 +341,10 @@ class InboxAdmin(ClinicStaffPage):
 
     def renewals_view(self, request: HttpRequest) -> HttpResponse:
         clinic_id = _clinic_id(request)
-        raw = request.GET.get("practitioner")
-        chosen: int | None
-        if raw == "all":
-            chosen = None
-        elif raw:
-            chosen = parse_id(raw)
-            if chosen is None or not (
-                Practitioner.objects.filter(pk=chosen, clinic_id=clinic_id).exists()
-            ):
-                raise Http404
-        else:
-            chosen = _staff(request).practitioner_id
-        show = InboxFilter.CLOSED if request.GET.get("show") == "closed" else InboxFilter.OPEN
+        practitioners = list(
+            Practitioner.objects.filter(clinic_id=clinic_id).order_by("name", "pk")
+        )
+        chosen, _reception, show = _filters(request, {p.pk for p in practitioners})
         rows, total, page, pages = renewal_inbox(
             clinic_id,
             practitioner_id=chosen,
@@ -371,9 +370,7 @@ class InboxAdmin(ClinicStaffPage):
             page_query=query.urlencode(),
             show=show,
             chosen=chosen,
-            practitioners=list(
-                Practitioner.objects.filter(clinic_id=clinic_id).order_by("name", "pk")
-            ),
+            practitioners=practitioners,
             clinic=Clinic.objects.filter(pk=clinic_id).first(),
             inbox_url=reverse(f"admin:{self.page_url_name()}"),
             detail_url_name=f"admin:{self.page_url_name('renewal')}",

@@ -52,6 +52,8 @@ from .selectors import (
     reception_answer_by,
     reception_offered,
     staff_clinic,
+    submitted_consultation,
+    submitted_renewal,
 )
 
 logger = logging.getLogger(__name__)
@@ -124,6 +126,34 @@ def _forget_files(saved: list[str]) -> None:
             logger.warning("Could not remove an attachment of a failed write")
 
 
+def _patient_message(
+    consultation: Consultation,
+    patient: Patient,
+    *,
+    body: str,
+    files: list[CheckedFile] | None,
+    saved: list[str],
+    action: str,
+    request: HttpRequest | None,
+    details: dict[str, Any] | None = None,
+) -> Message:
+    """The patient's message in ``consultation`` with its files, and its audit event (the
+    number of files; never a word of the text)."""
+    message = Message.objects.create(
+        consultation=consultation, author=Message.Author.PATIENT, body=body
+    )
+    _attach(message, files or [], saved)
+    audit.record(
+        action,
+        request=request,
+        patient=patient,
+        clinic=patient.clinic,
+        obj=consultation,
+        details={**(details or {}), "attachments": len(files or [])},
+    )
+    return message
+
+
 def consultation_send(
     *,
     patient: Patient,
@@ -148,12 +178,9 @@ def consultation_send(
     try:
         with transaction.atomic():
             Patient.objects.select_for_update().filter(pk=patient.pk).first()
-            if submission_key:
-                earlier = Consultation.objects.filter(
-                    patient=patient, submission_key=submission_key
-                ).first()
-                if earlier is not None:
-                    return earlier
+            earlier = submitted_consultation(patient, submission_key)
+            if earlier is not None:
+                return earlier
             if not may_use(patient, "econsult", practitioner_id):
                 raise NotOffered
             Practitioner.objects.select_for_update().filter(pk=practitioner_id).first()
@@ -176,17 +203,15 @@ def consultation_send(
                 language=_language(translation.get_language()),
                 submission_key=submission_key,
             )
-            message = Message.objects.create(
-                consultation=consultation, author=Message.Author.PATIENT, body=body
-            )
-            _attach(message, files or [], saved)
-            audit.record(
-                "econsult.sent",
+            _patient_message(
+                consultation,
+                patient,
+                body=body,
+                files=files,
+                saved=saved,
+                action="econsult.sent",
                 request=request,
-                patient=patient,
-                clinic=patient.clinic,
-                obj=consultation,
-                details={"practitioner": practitioner_id, "attachments": len(files or [])},
+                details={"practitioner": practitioner_id},
             )
     except BaseException:
         _forget_files(saved)
@@ -214,12 +239,9 @@ def reception_send(
     try:
         with transaction.atomic():
             Patient.objects.select_for_update().filter(pk=patient.pk).first()
-            if submission_key:
-                earlier = Consultation.objects.filter(
-                    patient=patient, submission_key=submission_key
-                ).first()
-                if earlier is not None:
-                    return earlier
+            earlier = submitted_consultation(patient, submission_key)
+            if earlier is not None:
+                return earlier
             if open_limit_reached(patient, rules, Kind.RECEPTION):
                 raise OpenLimitReached
             today = timezone.localdate(now)
@@ -235,17 +257,14 @@ def reception_send(
                 language=_language(translation.get_language()),
                 submission_key=submission_key,
             )
-            message = Message.objects.create(
-                consultation=consultation, author=Message.Author.PATIENT, body=body
-            )
-            _attach(message, files or [], saved)
-            audit.record(
-                "reception.sent",
+            _patient_message(
+                consultation,
+                patient,
+                body=body,
+                files=files,
+                saved=saved,
+                action="reception.sent",
                 request=request,
-                patient=patient,
-                clinic=patient.clinic,
-                obj=consultation,
-                details={"attachments": len(files or [])},
             )
     except BaseException:
         _forget_files(saved)
@@ -308,10 +327,6 @@ def consultation_reply(
                 raise NotFound
             if consultation.status == Status.CLOSED:
                 raise ConsultationClosed
-            message = Message.objects.create(
-                consultation=consultation, author=Message.Author.PATIENT, body=body
-            )
-            _attach(message, files or [], saved)
             if consultation.status == Status.ANSWERED:
                 # A new question: a new answer time, from today.
                 rules = econsult_settings(patient.clinic_id)
@@ -327,13 +342,14 @@ def consultation_reply(
             consultation.save(
                 update_fields=["status", "unread_by_staff", "last_patient_message_at", "answer_by"]
             )
-            audit.record(
-                "econsult.replied",
+            _patient_message(
+                consultation,
+                patient,
+                body=body,
+                files=files,
+                saved=saved,
+                action="econsult.replied",
                 request=request,
-                patient=patient,
-                clinic=patient.clinic,
-                obj=consultation,
-                details={"attachments": len(files or [])},
             )
     except BaseException:
         _forget_files(saved)
@@ -572,12 +588,9 @@ def renewal_request(
     try:
         with transaction.atomic():
             Patient.objects.select_for_update().filter(pk=patient.pk).first()
-            if submission_key:
-                earlier = RenewalRequest.objects.filter(
-                    patient=patient, submission_key=submission_key
-                ).first()
-                if earlier is not None:
-                    return earlier
+            earlier_request = submitted_renewal(patient, submission_key)
+            if earlier_request is not None:
+                return earlier_request
             if not may_use(patient, "renewal", practitioner_id):
                 raise NotOffered
             options = {o.medication.pk: o for o in renewal_options(patient, rules)}
