@@ -112,6 +112,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "eportal.context_processors.patient_services",
             ],
+            # capfirst keeps "ePortal" as it is spelt (the admin capitalises model names).
+            "builtins": ["eportal.templatetags.product_name"],
         },
     },
 ]

@@ -1,0 +1,29 @@
+"""``capfirst`` that keeps the product's own spelling: "ePortal", never "EPortal".
+
+Registered as a template builtin (settings.TEMPLATES), after Django's own, so every
+template's ``capfirst`` is this one: the admin's breadcrumbs, titles and headings too.
+"""
+
+from __future__ import annotations
+
+from django import template
+from django.template.defaultfilters import capfirst as django_capfirst
+from django.utils.safestring import SafeData, mark_safe
+
+register = template.Library()
+
+PRODUCT = "ePortal"
+
+
+def keep_product_name(text: str) -> str:
+    """``text`` with a leading "EPortal" given back its small "e"."""
+    if text.startswith("E" + PRODUCT[1:]):
+        return PRODUCT + text[len(PRODUCT) :]
+    return text
+
+
+@register.filter(is_safe=True)
+def capfirst(value: object) -> str:
+    result = django_capfirst(value)
+    fixed = keep_product_name(result)
+    return mark_safe(fixed) if isinstance(result, SafeData) else fixed  # noqa: S308 - was safe
