@@ -185,7 +185,6 @@ def login_code(request: PatientRequest, ep_ident: str) -> HttpResponse:
         "clinic": clinic,
         "form": form,
         "challenge": challenge,
-        "sent_to": services.masked_mobile_hint(challenge),
         "set_password": challenge.purpose == LoginChallenge.Purpose.SET_PASSWORD,
     }
     return render(request, "identification/login_code.html", context)
