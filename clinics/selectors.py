@@ -63,11 +63,13 @@ def may_use_portal(patient: Patient | None, *, method: str | None = None) -> boo
 
 
 def public_url(request: HttpRequest | None, path: str) -> str:
-    """``path`` as a link patients can follow: on ``EPORTAL_PUBLIC_BASE_URL`` when it is set,
-    else on the host of ``request``."""
+    """``path`` as a link patients can follow: on ``EPORTAL_PUBLIC_BASE_URL`` when it is set
+    (docs/configuration.md), else on the scheme and host the request came in on (``make
+    run``'s ``http://127.0.0.1:8000``; behind a proxy, ``USE_X_FORWARDED_PROTO`` tells the
+    scheme). Without either, the path alone."""
     base = settings.EPORTAL_PUBLIC_BASE_URL.rstrip("/")
     if not base and request is not None:
-        base = f"https://{request.get_host()}"
+        base = f"{request.scheme}://{request.get_host()}"
     return f"{base}{path}"
 
 
