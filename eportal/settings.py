@@ -298,7 +298,8 @@ CONTENT_SECURITY_POLICY = {
 
 # Celery (tasks run in-process when no REDIS_URL is configured)
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# The in-process default names a host, or kombu warns "No hostname was supplied" on start.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://localhost/")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

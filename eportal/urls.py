@@ -45,6 +45,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("sms/", include("sms.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's): never a 404.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
 ]
