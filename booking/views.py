@@ -15,12 +15,13 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinics import audit
 from clinics.converters import parse_id
+from clinics.dates import day_and_month, long_date
 from clinics.models import Practitioner
 from clinics.urlcache import cached_reverse
 from delegation.selectors import practitioners_for
@@ -117,8 +118,8 @@ def book(request: PatientRequest, ep_ident: str) -> HttpResponse:
             "any_free": bool(rows),
             "week_label": _("%(first)s – %(last)s")
             % {
-                "first": formats.date_format(monday, "j. F"),
-                "last": formats.date_format(week_end, "j. F Y"),
+                "first": day_and_month(monday),
+                "last": long_date(week_end, weekday=False),
             },
             "prev_week": (monday - WEEK).isoformat() if monday > first_monday else None,
             "next_week": (monday + WEEK).isoformat() if monday < last_monday else None,
@@ -297,7 +298,7 @@ def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
         active = appointment.status == Appointment.Status.BOOKED
         view = AppointmentView(
             appointment,
-            formats.date_format(local.date(), "l j. F Y"),
+            long_date(local.date()),
             local_time(local),
             active and now <= services.cancel_deadline(appointment, rules.cancel_deadline_hours),
         )

@@ -16,10 +16,11 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from clinics.dates import long_date
 from identification.session import (
     LEVEL_HIGH,
     PatientRequest,
@@ -43,7 +44,7 @@ from .selectors import (
 
 
 def _long_date(day: Any) -> str:
-    return formats.date_format(day, "l j. F Y") if day else ""
+    return long_date(day) if day else ""
 
 
 def _high(request: PatientRequest) -> bool:
@@ -174,7 +175,7 @@ def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
     """ "Mine meldinger": every thread with its status (two queries, whatever their number)."""
     patient = logged_in_patient(request)
     rows = [
-        ThreadRow(c, formats.date_format(c.created, "j. F Y"))
+        ThreadRow(c, long_date(timezone.localtime(c.created), weekday=False))
         for c in patient_consultations(patient)
     ]
     return render(

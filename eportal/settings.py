@@ -216,6 +216,9 @@ LANGUAGES = [
     ("en", _("English")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Each language's own date formats ("2. desember 2026", "2 December 2026"); clinics.dates
+# builds the dates in words from them.
+FORMAT_MODULE_PATH = ["eportal.formats"]
 LANGUAGE_COOKIE_NAME = "eportal_language"
 LANGUAGE_COOKIE_SECURE = not DEBUG
 LANGUAGE_COOKIE_SAMESITE = "Lax"
