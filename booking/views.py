@@ -94,6 +94,11 @@ def book(request: PatientRequest, ep_ident: str) -> HttpResponse:
     context: dict[str, object] = {"clinic": clinic, "practitioners": practitioners}
     if not practitioners:
         return render(request, "booking/book.html", context)
+    if limit_reached(patient, urgent=False):
+        # Said before any time is listed, not after one is chosen (no query: the count came
+        # with the patient's row).
+        context["at_limit"] = booking_settings(clinic).max_future_online
+        return render(request, "booking/book.html", context)
     chosen = _chosen(practitioners, request.GET.get("p"))
     now = timezone.now()
     window = bookable_window(clinic, urgent=False, now=now)
@@ -360,7 +365,8 @@ def urgent(request: PatientRequest, ep_ident: str) -> HttpResponse:
     # Today's free times, grouped by practitioner (in the matrix's order): two practitioners'
     # 14:00 are two different buttons, and sighted users see whose each one is.
     groups: list[tuple[str, list[SlotView]]] = []
-    if practitioners:
+    at_limit = bool(practitioners) and limit_reached(patient, urgent=True)
+    if practitioners and not at_limit:
         window = urgent_window()
         rows = free_slot_rows(
             practitioner_ids=list(names), start=window.earliest, end=window.horizon_end
@@ -374,5 +380,11 @@ def urgent(request: PatientRequest, ep_ident: str) -> HttpResponse:
     return render(
         request,
         "booking/urgent.html",
-        {"clinic": clinic, "groups": groups, "slots": bool(groups), "offered": bool(practitioners)},
+        {
+            "clinic": clinic,
+            "groups": groups,
+            "slots": bool(groups),
+            "offered": bool(practitioners),
+            "at_limit": at_limit,
+        },
     )

@@ -24,6 +24,6 @@ def keep_product_name(text: str) -> str:
 
 @register.filter(is_safe=True)
 def capfirst(value: object) -> str:
-    result = django_capfirst(value)
+    result = django_capfirst(value)  # type: ignore[arg-type]  # any value, as Django's
     fixed = keep_product_name(result)
     return mark_safe(fixed) if isinstance(result, SafeData) else fixed  # noqa: S308 - was safe

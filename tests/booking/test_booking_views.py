@@ -293,6 +293,40 @@ def test_another_clinics_session_opens_nothing_here(w, patient_client_for, other
         assert client.get(url)["Location"] == "/c/DEMO1/login/"
 
 
+def test_the_week_page_says_the_limit_before_listing_times(w, patient_client_for, client):
+    # Issue #16, item 4: not after a time is chosen.
+    client = patient_client_for(w.patient)
+    client.cookies["eportal_language"] = "en"
+    assert slot_ids(client.get("/c/DEMO1/timer/"))  # times listed below the limit
+    book(client, slot_at(w.gp, 2026, 2, 4, 8, 0))
+    book(client, slot_at(w.gp, 2026, 2, 4, 8, 20))
+    response = client.get("/c/DEMO1/timer/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="at-limit"' in page
+    assert "You already have 2 booked appointments, as many as the clinic allows" in page
+    assert not slot_ids(response)  # no times to choose that would be refused
+    assert "/c/DEMO1/mine-timer/" in page
+    # An urgent appointment is another kind: the week page does not count it.
+    Appointment.objects.update(urgent=True)
+    assert 'id="at-limit"' not in client.get("/c/DEMO1/timer/").content.decode()
+
+
+def test_the_limit_costs_the_week_page_no_query(w, patient_client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = patient_client_for(w.patient)
+    client.get("/c/DEMO1/timer/")  # the session's first read
+    with CaptureQueriesContext(connection) as below:
+        client.get("/c/DEMO1/timer/")
+    book(client, slot_at(w.gp, 2026, 2, 4, 8, 0))
+    book(client, slot_at(w.gp, 2026, 2, 4, 8, 20))
+    with CaptureQueriesContext(connection) as at_limit:
+        assert 'id="at-limit"' in client.get("/c/DEMO1/timer/").content.decode()
+    assert len(at_limit) <= len(below)
+
+
 def test_ics_file(w, patient_client_for):
     client = patient_client_for(w.patient)
     book(client, slot_at(w.gp, 2026, 2, 4, 10, 0), reason="Hemmelig grunn")
@@ -339,6 +373,31 @@ def test_urgent_offers_todays_slots_from_now_of_the_urgent_practitioners(
     assert appointment.urgent and appointment.practitioner == w.junior
     assert client.post(f"/c/DEMO1/hastetime/{w.tomorrow.pk}/", {"reason": "x"}).status_code == 409
     assert client.post(f"/c/DEMO1/hastetime/{w.past.pk}/", {"reason": "x"}).status_code == 409
+
+
+def _title_and_heading(page: str) -> tuple[str, str]:
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S).group(1)
+    return title.split(" – ")[0].strip(), heading.strip()
+
+
+def test_urgent_page_says_one_urgent_appointment_at_a_time_before_the_list(
+    urgent_world, patient_client_for
+):
+    w = urgent_world
+    client = patient_client_for(w.patient)
+    client.cookies["eportal_language"] = "en"
+    title, heading = _title_and_heading(client.get("/c/DEMO1/hastetime/").content.decode())
+    assert title == heading
+    assert client.post(f"/c/DEMO1/hastetime/{w.soon.pk}/", {"reason": "Feber"}).status_code == 302
+    later = make_slot(w.junior, w.ep, oslo(2026, 2, 2, 11, 30))
+    response = client.get("/c/DEMO1/hastetime/")
+    page = response.content.decode()
+    assert 'id="at-limit"' in page
+    assert "You already have an urgent appointment" in page
+    assert f"/c/DEMO1/hastetime/{later.pk}/" not in page
+    title, heading = _title_and_heading(page)
+    assert title == heading
 
 
 def test_urgent_with_nothing_left_today_gives_the_phone(urgent_world, patient_client_for):
