@@ -325,7 +325,24 @@ def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
 @require_POST
 @patient_required
 def cancel(request: PatientRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
+    """ "Avbestill" asks first: the button on "Mine timer" shows the appointment with "Yes,
+    cancel" (a form with ``confirm=yes``) and "No, keep it"; only that cancels."""
     patient = logged_in_patient(request)
+    if request.POST.get("confirm") != "yes":
+        appointment = _appointment_or_404(request, appointment_id)
+        if appointment.status != Appointment.Status.BOOKED:
+            return redirect("booking:mine", ep_ident=ep_ident)
+        local = appointment.start.astimezone(local_tz())
+        return render(
+            request,
+            "booking/cancel_confirm.html",
+            {
+                "clinic": patient.clinic,
+                "appointment": appointment,
+                "day": long_date(local.date()),
+                "time": local_time(local),
+            },
+        )
     try:
         appointment = services.appointment_cancel(
             appointment_id=appointment_id, patient=patient, request=request

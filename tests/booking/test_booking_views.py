@@ -21,6 +21,7 @@ from tests.factories import make_slot, make_template, oslo
 pytestmark = pytest.mark.django_db
 
 NOW = oslo(2026, 2, 2, 9, 0)  # a Monday morning
+CONFIRM = {"confirm": "yes"}  # the answer to "Cancel the appointment?"
 
 
 @pytest.fixture(autouse=True)
@@ -231,7 +232,7 @@ def test_per_patient_limit(w, patient_client_for):
     assert Appointment.objects.count() == 2
     # A cancelled one frees a place.
     first = Appointment.objects.order_by("start").first()
-    client.post(f"/c/DEMO1/mine-timer/{first.pk}/avbestill/")
+    client.post(f"/c/DEMO1/mine-timer/{first.pk}/avbestill/", CONFIRM)
     assert book(client, slot_at(w.gp, 2026, 2, 4, 8, 40)).status_code == 302
 
 
@@ -254,9 +255,32 @@ def test_mine_timer_lists_and_cancels_until_the_deadline(w, patient_client_for, 
     response = client.get("/c/DEMO1/mine-timer/")
     assert not response.context["upcoming"][0].can_cancel
     assert w.clinic.phone in response.content.decode()
-    client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/")
+    client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/", CONFIRM)
     appointment.refresh_from_db()
     assert appointment.status == "booked"
+
+
+def test_cancel_asks_first(w, patient_client_for):
+    # Issue #16, item 6: "Avbestill" shows the appointment and asks; no JavaScript needed.
+    client = patient_client_for(w.patient)
+    client.cookies["eportal_language"] = "en"
+    book(client, slot_at(w.gp, 2026, 2, 4, 10, 0))
+    appointment = Appointment.objects.get()
+    url = f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/"
+    asked = client.post(url)
+    assert asked.status_code == 200
+    body = asked.content.decode()
+    assert "Cancel the appointment?" in body
+    assert "Wednesday 4 February 2026" in body and "10:00" in body and "Kari Nordmann" in body
+    assert 'name="confirm" value="yes"' in body and f'action="{url}"' in body
+    assert 'href="/c/DEMO1/mine-timer/"' in body  # "No, keep it"
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+    assert client.post(url, CONFIRM)["Location"] == "/c/DEMO1/mine-timer/"
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    # Asking again about a cancelled appointment goes back to the list.
+    assert client.post(url)["Location"] == "/c/DEMO1/mine-timer/"
 
 
 def test_cancel_frees_the_slot_at_once(w, patient_client_for):
@@ -264,7 +288,7 @@ def test_cancel_frees_the_slot_at_once(w, patient_client_for):
     slot = slot_at(w.gp, 2026, 2, 4, 10, 0)
     book(client, slot)
     appointment = Appointment.objects.get()
-    response = client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/")
+    response = client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/", CONFIRM)
     assert response["Location"] == "/c/DEMO1/mine-timer/"
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
@@ -282,6 +306,8 @@ def test_another_patients_appointment_is_404(w, patient_client_for):
     assert client.get(f"/c/DEMO1/timer/bestilt/{appointment.pk}/").status_code == 404
     assert client.get(f"/c/DEMO1/mine-timer/{appointment.pk}/kalender.ics").status_code == 404
     assert client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/").status_code == 404
+    url = f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/"
+    assert client.post(url, CONFIRM).status_code == 404
     appointment.refresh_from_db()
     assert appointment.status == "booked"
 
