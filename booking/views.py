@@ -322,6 +322,21 @@ def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
     )
 
 
+def _cancel_question(
+    request: PatientRequest, ep_ident: str, appointment: Appointment
+) -> HttpResponse:
+    if appointment.status != Appointment.Status.BOOKED:
+        return redirect("booking:mine", ep_ident=ep_ident)
+    local = appointment.start.astimezone(local_tz())
+    context = {
+        "clinic": logged_in_patient(request).clinic,
+        "appointment": appointment,
+        "day": long_date(local.date()),
+        "time": local_time(local),
+    }
+    return render(request, "booking/cancel_confirm.html", context)
+
+
 @require_POST
 @patient_required
 def cancel(request: PatientRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
@@ -329,20 +344,7 @@ def cancel(request: PatientRequest, ep_ident: str, appointment_id: int) -> HttpR
     cancel" (a form with ``confirm=yes``) and "No, keep it"; only that cancels."""
     patient = logged_in_patient(request)
     if request.POST.get("confirm") != "yes":
-        appointment = _appointment_or_404(request, appointment_id)
-        if appointment.status != Appointment.Status.BOOKED:
-            return redirect("booking:mine", ep_ident=ep_ident)
-        local = appointment.start.astimezone(local_tz())
-        return render(
-            request,
-            "booking/cancel_confirm.html",
-            {
-                "clinic": patient.clinic,
-                "appointment": appointment,
-                "day": long_date(local.date()),
-                "time": local_time(local),
-            },
-        )
+        return _cancel_question(request, ep_ident, _appointment_or_404(request, appointment_id))
     try:
         appointment = services.appointment_cancel(
             appointment_id=appointment_id, patient=patient, request=request
