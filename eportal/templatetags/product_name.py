@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django import template
 from django.template.defaultfilters import capfirst as django_capfirst
-from django.utils.safestring import SafeData, mark_safe
 
 register = template.Library()
 
@@ -24,6 +23,5 @@ def keep_product_name(text: str) -> str:
 
 @register.filter(is_safe=True)
 def capfirst(value: object) -> str:
-    result = django_capfirst(value)  # type: ignore[arg-type]  # any value, as Django's
-    fixed = keep_product_name(result)
-    return mark_safe(fixed) if isinstance(result, SafeData) else fixed  # noqa: S308 - was safe
+    # is_safe: a safe value stays safe (Django marks the result), as with Django's capfirst.
+    return keep_product_name(django_capfirst(value))  # type: ignore[arg-type]  # any value
