@@ -21,7 +21,7 @@ install: $(BIN)/.installed
 
 run: install
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
-	$(DEV_ENV) $(PY) manage.py loaddemo
+	$(DEV_ENV) $(PY) manage.py loaddemo --base-url=http://$(HOST):$(PORT)
 	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -10,7 +12,7 @@ class BookingConfig(AppConfig):
 
     def ready(self) -> None:
         from clinics.exchange import register_section
-        from clinics.selectors import read_with_patient
+        from clinics.selectors import annotate_patient, read_with_patient
 
         from .exchange import appointment_types, schedule_templates
 
@@ -18,3 +20,9 @@ class BookingConfig(AppConfig):
         register_section(schedule_templates)
         # Every booking page needs the clinic's settings: read them with the patient.
         read_with_patient("clinic__booking_settings")
+        # ... and how many appointments the patient holds, so that the week and urgent pages
+        # say "you are at the limit" before listing times, within their query budget.
+        from .selectors import HELD_ATTRIBUTE, held_count
+
+        for urgent, attribute in HELD_ATTRIBUTE.items():
+            annotate_patient(attribute, functools.partial(held_count, urgent=urgent))

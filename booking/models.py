@@ -17,10 +17,13 @@ booked slots alone), so the copy cannot drift.
 from __future__ import annotations
 
 import datetime
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Patient, Practitioner, key_validator
@@ -214,6 +217,14 @@ class ClosedDay(models.Model):
 
 LAST_DATE = datetime.date(2099, 12, 31)
 
+
+def on_clinic_clock(value: datetime.datetime) -> datetime.datetime:
+    """``value`` on the clinic's clock (``TIME_ZONE``, Europe/Oslo), as every page shows
+    times: the audit log's object column too, which keeps ``str()`` of a slot or an
+    appointment."""
+    return localtime(value, ZoneInfo(settings.TIME_ZONE))
+
+
 #: The longest absence one row may hold (its days are handled one by one in places).
 MAX_ABSENCE = datetime.timedelta(days=366)
 
@@ -304,7 +315,7 @@ class Slot(models.Model):
         indexes = [models.Index(fields=["start"], name="booking_slot_start")]
 
     def __str__(self) -> str:
-        return f"{self.practitioner.name} {self.start:%Y-%m-%d %H:%M}"
+        return f"{self.practitioner.name} {on_clinic_clock(self.start):%Y-%m-%d %H:%M}"
 
 
 class Appointment(models.Model):
@@ -374,4 +385,6 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.practitioner_id} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+        return (
+            f"{self.practitioner_id} {on_clinic_clock(self.start):%Y-%m-%d %H:%M} ({self.status})"
+        )

@@ -14,10 +14,11 @@ import functools
 from dataclasses import dataclass
 from html import escape
 
-from django.utils import formats, translation
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from clinics.dates import day_and_month
 from clinics.models import Clinic, Practitioner
 
 from .models import Appointment
@@ -125,7 +126,7 @@ def day_label(day: datetime.date) -> str:
 def _day_label_in(day: datetime.date, language: str | None) -> str:
     # ``language`` is the active one (the key): the label depends on nothing else, and a
     # week page asks for each day's label about twice.
-    return formats.date_format(day, "l j. F")
+    return day_and_month(day, weekday=True)
 
 
 def slot_views(

@@ -16,7 +16,18 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, QuerySet, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinics.models import Clinic, Patient
@@ -188,19 +199,45 @@ def patient_appointments(patient: Patient) -> list[Appointment]:
 
 
 def held_appointments(
-    *, patient_id: int, urgent: bool, now: datetime.datetime
+    *, patient_id: int | OuterRef, urgent: bool, now: datetime.datetime
 ) -> QuerySet[Appointment]:
     """The patient's appointments that count towards :func:`appointment_limit`: booked, in
     the future, of the same kind (urgent or not)."""
     return Appointment.objects.filter(
-        patient_id=patient_id, status=Status.BOOKED, start__gt=now, urgent=urgent
+        patient_id=patient_id,  # type: ignore[misc]  # an OuterRef in held_count
+        status=Status.BOOKED,
+        start__gt=now,
+        urgent=urgent,
     )
+
+
+#: The attributes the patient session's read of the patient counts the held appointments
+#: into (``BookingConfig.ready`` registers them with ``clinics.selectors.annotate_patient``).
+HELD_ATTRIBUTE = {False: "booking_held", True: "booking_held_urgent"}
+
+
+def held_count(*, urgent: bool, now: datetime.datetime) -> Coalesce:
+    """The number of :func:`held_appointments` of the patient of the outer query (a
+    subquery over the appointments' (patient, start) index), read with the patient."""
+    held = (
+        held_appointments(patient_id=OuterRef("pk"), urgent=urgent, now=now)
+        .order_by()
+        .values("patient_id")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
 
 
 def limit_reached(patient: Patient, *, urgent: bool, now: datetime.datetime | None = None) -> bool:
     """Whether the patient already holds as many future online appointments as the clinic
-    allows (one urgent at a time): one query. The booking checks it again under its locks."""
+    allows (one urgent at a time). No query for the patient of the session (the count came
+    with the patient's row, :func:`held_count`), else one. The booking checks it again
+    under its locks."""
     limit = appointment_limit(patient.clinic, urgent=urgent)
+    counted = getattr(patient, HELD_ATTRIBUTE[urgent], None)
+    if counted is not None and now is None:
+        return int(counted) >= limit
     held = held_appointments(patient_id=patient.pk, urgent=urgent, now=now or timezone.now())
     return held.count() >= limit
 

@@ -15,12 +15,13 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinics import audit
 from clinics.converters import parse_id
+from clinics.dates import day_and_month, long_date
 from clinics.models import Practitioner
 from clinics.urlcache import cached_reverse
 from delegation.selectors import practitioners_for
@@ -93,6 +94,11 @@ def book(request: PatientRequest, ep_ident: str) -> HttpResponse:
     context: dict[str, object] = {"clinic": clinic, "practitioners": practitioners}
     if not practitioners:
         return render(request, "booking/book.html", context)
+    if limit_reached(patient, urgent=False):
+        # Said before any time is listed, not after one is chosen (no query: the count came
+        # with the patient's row).
+        context["at_limit"] = booking_settings(clinic).max_future_online
+        return render(request, "booking/book.html", context)
     chosen = _chosen(practitioners, request.GET.get("p"))
     now = timezone.now()
     window = bookable_window(clinic, urgent=False, now=now)
@@ -117,8 +123,8 @@ def book(request: PatientRequest, ep_ident: str) -> HttpResponse:
             "any_free": bool(rows),
             "week_label": _("%(first)s – %(last)s")
             % {
-                "first": formats.date_format(monday, "j. F"),
-                "last": formats.date_format(week_end, "j. F Y"),
+                "first": day_and_month(monday),
+                "last": long_date(week_end, weekday=False),
             },
             "prev_week": (monday - WEEK).isoformat() if monday > first_monday else None,
             "next_week": (monday + WEEK).isoformat() if monday < last_monday else None,
@@ -297,7 +303,7 @@ def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
         active = appointment.status == Appointment.Status.BOOKED
         view = AppointmentView(
             appointment,
-            formats.date_format(local.date(), "l j. F Y"),
+            long_date(local.date()),
             local_time(local),
             active and now <= services.cancel_deadline(appointment, rules.cancel_deadline_hours),
         )
@@ -316,10 +322,29 @@ def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
     )
 
 
+def _cancel_question(
+    request: PatientRequest, ep_ident: str, appointment: Appointment
+) -> HttpResponse:
+    if appointment.status != Appointment.Status.BOOKED:
+        return redirect("booking:mine", ep_ident=ep_ident)
+    local = appointment.start.astimezone(local_tz())
+    context = {
+        "clinic": logged_in_patient(request).clinic,
+        "appointment": appointment,
+        "day": long_date(local.date()),
+        "time": local_time(local),
+    }
+    return render(request, "booking/cancel_confirm.html", context)
+
+
 @require_POST
 @patient_required
 def cancel(request: PatientRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
+    """ "Avbestill" asks first: the button on "Mine timer" shows the appointment with "Yes,
+    cancel" (a form with ``confirm=yes``) and "No, keep it"; only that cancels."""
     patient = logged_in_patient(request)
+    if request.POST.get("confirm") != "yes":
+        return _cancel_question(request, ep_ident, _appointment_or_404(request, appointment_id))
     try:
         appointment = services.appointment_cancel(
             appointment_id=appointment_id, patient=patient, request=request
@@ -359,7 +384,8 @@ def urgent(request: PatientRequest, ep_ident: str) -> HttpResponse:
     # Today's free times, grouped by practitioner (in the matrix's order): two practitioners'
     # 14:00 are two different buttons, and sighted users see whose each one is.
     groups: list[tuple[str, list[SlotView]]] = []
-    if practitioners:
+    at_limit = bool(practitioners) and limit_reached(patient, urgent=True)
+    if practitioners and not at_limit:
         window = urgent_window()
         rows = free_slot_rows(
             practitioner_ids=list(names), start=window.earliest, end=window.horizon_end
@@ -373,5 +399,11 @@ def urgent(request: PatientRequest, ep_ident: str) -> HttpResponse:
     return render(
         request,
         "booking/urgent.html",
-        {"clinic": clinic, "groups": groups, "slots": bool(groups), "offered": bool(practitioners)},
+        {
+            "clinic": clinic,
+            "groups": groups,
+            "slots": bool(groups),
+            "offered": bool(practitioners),
+            "at_limit": at_limit,
+        },
     )

@@ -23,3 +23,21 @@ def record_new_authenticator(
     record_authentication(
         request, user, "mfa", type=getattr(authenticator, "type", "totp"), activated=True
     )
+
+
+def password_login_counts_for_first_setup(
+    sender: object, request: HttpRequest, user: object, **kwargs: object
+) -> None:
+    """A staff member's first login goes on to set up TOTP (eportal.middleware). allauth
+    asks for the password again before an authenticator is added ("Bekreft tilgang"),
+    although it was typed a moment ago: for a user without any authenticator yet, this
+    password login counts as that confirmation, for allauth's usual few minutes
+    (``ACCOUNT_REAUTHENTICATION_TIMEOUT``). Later changes still ask."""
+    from allauth.account.internal.flows.login import record_authentication
+    from allauth.mfa.models import Authenticator
+
+    if request is None or not getattr(user, "is_staff", False):
+        return
+    if Authenticator.objects.filter(user=user).exists():
+        return
+    record_authentication(request, user, "password", reauthenticated=True, first_setup=True)

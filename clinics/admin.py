@@ -346,20 +346,35 @@ class StaffUserAdmin(DjangoUserAdmin):
     )
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """By action, in words; the URL keeps the recorded code (``?action=patient.login``)."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        labels = [(code, audit.action_label(code)) for code in audit.ACTION_LABELS]
+        return sorted(labels, key=lambda pair: pair[1])
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        value = self.value()
+        return queryset.filter(action=value) if value else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyClinicScopedAdmin):
     """The audit log: readable and filterable, never editable or deletable."""
 
     list_display = (
         "created",
-        "action",
+        "action_words",
         "actor_type",
         "staff",
         "patient_masked",
         "object_repr",
         "ip",
     )
-    list_filter = ("action", "actor_type", ("created", admin.DateFieldListFilter))
+    list_filter = (AuditActionFilter, "actor_type", ("created", admin.DateFieldListFilter))
     list_select_related = ("staff", "patient")
     search_fields = ("action", "object_repr", "staff__email")
     date_hierarchy = "created"
@@ -382,6 +397,16 @@ class AuditEventAdmin(ReadOnlyClinicScopedAdmin):
     @admin.display(description=_("patient"))
     def patient_masked(self, obj: AuditEvent) -> str:
         return obj.patient.masked_national_id if obj.patient is not None else ""
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_words(self, obj: AuditEvent) -> str:
+        return audit.action_label(obj.action)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return tuple("action_words" if f == "action" else f for f in self.readonly_fields)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.get_readonly_fields(request, obj)
 
     def get_actions(self, request: HttpRequest) -> dict:
         return {}

@@ -6,12 +6,60 @@ from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from eportal.db.prepared import PreparedInsert
 
 from .models import AuditEvent, Clinic, Patient, User
 
 _INSERT = PreparedInsert(AuditEvent)
+
+#: Every action the code records, in words for the audit log ("Hendelseslogg"), in the
+#: admin's language. tests/clinics/test_audit_actions.py checks that each action recorded
+#: anywhere has its words here.
+ACTION_LABELS: dict[str, Promise] = {
+    # Staff in the admin site
+    "admin.add": _("Added in the admin"),
+    "admin.change": _("Changed in the admin"),
+    "admin.delete": _("Deleted in the admin"),
+    "patient.read": _("Patient record opened"),
+    "patient.national_id_shown": _("Identity number shown in full"),
+    "patient.national_id_changed": _("Identity number corrected"),
+    "delegation.matrix_save": _("Service matrix saved"),
+    "delegation.matrix_reset": _("Service matrix reset to the standard package"),
+    "sms.outbox_list_viewed": _("SMS outbox list viewed"),
+    "sms.outbox_viewed": _("SMS message opened"),
+    # Patients: the way in and out
+    "patient.login": _("Patient logged in"),
+    "patient.login_failed": _("Patient login refused"),
+    "patient.code_requested": _("SMS code requested"),
+    "patient.code_sent": _("SMS code sent"),
+    "patient.password_set": _("Patient password set"),
+    "patient.logout": _("Patient logged out"),
+    "patient.timeout": _("Patient session timed out"),
+    "patient.ineligible": _("Patient session ended: may no longer use the portal"),
+    # Booking
+    "booking.book": _("Appointment booked"),
+    "booking.cancel": _("Appointment cancelled"),
+    "booking.list_viewed": _("Patient viewed their appointments"),
+    # eConsultation
+    "econsult.sent": _("eConsultation sent"),
+    "econsult.replied": _("Patient replied to an eConsultation"),
+    "econsult.viewed": _("eConsultation read"),
+    "econsult.answered": _("eConsultation answered"),
+    "econsult.closed": _("eConsultation closed"),
+    "econsult.booking_offered": _("eConsultation answered with an offer to book"),
+    "econsult.reassigned": _("eConsultation reassigned"),
+    "econsult.attachment_viewed": _("eConsultation attachment opened"),
+    "econsult.inbox_viewed": _("eConsultation inbox viewed"),
+}
+
+
+def action_label(action: str) -> str:
+    """The action in words; an action without words (an old one) as it was recorded."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
 
 
 def client_ip(request: HttpRequest | None) -> str | None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import secrets
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from .national_id import IdKind, classify, mask, validate_national_id
@@ -451,7 +454,8 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.created:%Y-%m-%d %H:%M} {self.action}"
+        created = localtime(self.created, ZoneInfo(settings.TIME_ZONE)) if self.created else None
+        return f"{created:%Y-%m-%d %H:%M} {self.action}" if created else self.action
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not self._state.adding:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import re
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -30,6 +33,28 @@ def read_with_patient(*lookups: str) -> None:
 def patient_related() -> tuple[str, ...]:
     """The ``select_related`` lookups of the patient session's read of the patient."""
     return tuple(_PATIENT_RELATED)
+
+
+# Values other apps compute with the patient in the same query (booking: the appointments
+# the patient holds), each built from the request's time.
+_PATIENT_ANNOTATIONS: dict[str, Callable[..., Any]] = {}
+
+
+def annotate_patient(name: str, build: Callable[..., Any]) -> None:
+    """Compute ``build(now=now)`` (an expression over :class:`Patient`, e.g. a counting
+    subquery) with the patient on every patient request, as the attribute ``name``: a
+    column of the patient's row instead of a query of its own on the pages that need it.
+    Call it from an ``AppConfig.ready()``, as :func:`read_with_patient`."""
+    _PATIENT_ANNOTATIONS[name] = build
+
+
+def patient_annotation_names() -> tuple[str, ...]:
+    return tuple(_PATIENT_ANNOTATIONS)
+
+
+def patient_annotations(now: datetime.datetime) -> dict[str, Any]:
+    """The annotations of the patient session's read of the patient, for the time ``now``."""
+    return {name: build(now=now) for name, build in _PATIENT_ANNOTATIONS.items()}
 
 
 def clinic_by_ep_ident(ep_ident: str | None) -> Clinic | None:
@@ -63,11 +88,13 @@ def may_use_portal(patient: Patient | None, *, method: str | None = None) -> boo
 
 
 def public_url(request: HttpRequest | None, path: str) -> str:
-    """``path`` as a link patients can follow: on ``EPORTAL_PUBLIC_BASE_URL`` when it is set,
-    else on the host of ``request``."""
+    """``path`` as a link patients can follow: on ``EPORTAL_PUBLIC_BASE_URL`` when it is set
+    (docs/configuration.md), else on the scheme and host the request came in on (``make
+    run``'s ``http://127.0.0.1:8000``; behind a proxy, ``USE_X_FORWARDED_PROTO`` tells the
+    scheme). Without either, the path alone."""
     base = settings.EPORTAL_PUBLIC_BASE_URL.rstrip("/")
     if not base and request is not None:
-        base = f"https://{request.get_host()}"
+        base = f"{request.scheme}://{request.get_host()}"
     return f"{base}{path}"
 
 

@@ -157,6 +157,18 @@ class DelegationAdmin(ClinicStaffPage):
         clinic = _clinic_for(request)
         if clinic is None:
             raise Http404
+        if request.POST.get("confirm") != "yes":
+            # The matrix page's button asks first: the clinic's own setting would be gone.
+            context = self.page_context(
+                request,
+                title=_("Use the standard package?"),
+                subtitle=chosen.label,
+                clinic=clinic,
+                service=chosen,
+                reset_url=self._url("reset", chosen, clinic, request),
+                back_url=self._url("matrix", chosen, clinic, request),
+            )
+            return TemplateResponse(request, "admin/delegation/reset_confirm.html", context)
         change = service_matrix_reset(clinic=clinic, service=chosen, request=request)
         if change.changed:
             messages.success(

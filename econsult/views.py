@@ -16,11 +16,12 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, translation
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clinics.dates import long_date
 from delegation.selectors import practitioners_for
 from identification.session import (
     LEVEL_HIGH,
@@ -59,7 +60,7 @@ from .selectors import (
 
 
 def _long_date(day: Any) -> str:
-    return formats.date_format(day, "l j. F Y") if day else ""
+    return long_date(day) if day else ""
 
 
 def _high(request: PatientRequest) -> bool:
@@ -269,7 +270,7 @@ def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
     """ "Mine meldinger": every thread with its status (two queries, whatever their number)."""
     patient = logged_in_patient(request)
     rows = [
-        ThreadRow(c, formats.date_format(c.created, "j. F Y"))
+        ThreadRow(c, long_date(timezone.localtime(c.created), weekday=False))
         for c in patient_consultations(patient)
     ]
     return render(
@@ -457,6 +458,6 @@ def renewal_detail(request: PatientRequest, ep_ident: str, request_id: int) -> H
             "renewal": found,
             "items": list(found.items.all()),
             "booking_url": f"{book}?p={found.practitioner_id}",
-            "sent": formats.date_format(found.created, "j. F Y"),
+            "sent": long_date(timezone.localtime(found.created), weekday=False),
         },
     )

@@ -112,6 +112,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "eportal.context_processors.patient_services",
             ],
+            # capfirst keeps "ePortal" as it is spelt (the admin capitalises model names).
+            "builtins": ["eportal.templatetags.product_name"],
         },
     },
 ]
@@ -219,6 +221,9 @@ LANGUAGES = [
     ("en", _("English")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Each language's own date formats ("2. desember 2026", "2 December 2026"); clinics.dates
+# builds the dates in words from them.
+FORMAT_MODULE_PATH = ["eportal.formats"]
 LANGUAGE_COOKIE_NAME = "eportal_language"
 LANGUAGE_COOKIE_SECURE = not DEBUG
 LANGUAGE_COOKIE_SAMESITE = "Lax"
@@ -301,7 +306,8 @@ CONTENT_SECURITY_POLICY = {
 
 # Celery (tasks run in-process when no REDIS_URL is configured)
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# The in-process default names a host, or kombu warns "No hostname was supplied" on start.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://localhost/")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

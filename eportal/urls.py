@@ -12,6 +12,7 @@ from identification import views as identification_views
 from ops import views as ops_views
 
 from . import views
+from .templatetags.product_name import keep_product_name
 
 # Staff log in through allauth. Patched on the site object (not the class), on purpose.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -26,8 +27,7 @@ def _app_list_keeping_eportal_lowercase(
     apps = _get_app_list(request, app_label)
     for app in apps:
         for model in app["models"]:
-            if model["name"].startswith("EPortal"):
-                model["name"] = "e" + model["name"][1:]
+            model["name"] = keep_product_name(model["name"])
     return apps
 
 
@@ -45,6 +45,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("sms/", include("sms.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's): never a 404.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
 ]

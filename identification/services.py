@@ -167,13 +167,6 @@ def purge_old_events(*, older_than: datetime.timedelta = datetime.timedelta(days
     return deleted
 
 
-# What the pages show
-
-
-def masked_mobile_hint(challenge: LoginChallenge) -> str:
-    return f"••• •• {challenge.sent_to_last_digits}"
-
-
 # The flows
 
 
@@ -265,11 +258,9 @@ def _issue_code(*, challenge: LoginChallenge, person: str, ip: str | None) -> No
     challenge.verified_at = None
     # No code matches until the worker sets one (the old code is void from now on).
     challenge.code_hash = _keyed_hash("nocode", secrets.token_hex(16))
-    if patient is None:
-        # Plausible digits, stable per number, so the page reads as for a registered patient.
-        challenge.sent_to_last_digits = str(int(person[:8], 16) % 1000).zfill(3)
-    else:
-        challenge.sent_to_last_digits = patient.mobile[-3:]
+    # The page names no digits of the mobile (``sent_to_last_digits`` stays empty): made-up
+    # digits would have a patient without a mobile wait for a code, and real ones would tell
+    # anyone with the identity number part of the person's mobile number.
     challenge.save(
         update_fields=[
             "code_serial",
@@ -278,7 +269,6 @@ def _issue_code(*, challenge: LoginChallenge, person: str, ip: str | None) -> No
             "wrong_tries",
             "verified_at",
             "code_hash",
-            "sent_to_last_digits",
         ]
     )
     audit.record(

@@ -9,6 +9,7 @@ the session on the server.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import time
 from collections.abc import Callable
@@ -18,11 +19,17 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from clinics import audit
 from clinics.models import Patient
-from clinics.selectors import may_use_portal, patient_related
+from clinics.selectors import (
+    may_use_portal,
+    patient_annotation_names,
+    patient_annotations,
+    patient_related,
+)
 from eportal.db.prepared import PreparedQuery
 
 SESSION_PATIENT = "patient_id"
@@ -120,14 +127,23 @@ def auth_method(request: HttpRequest) -> str | None:
 
 
 # Read on every request of a logged-in patient: compiled once, then only bound.
-def _patient_query(pk: int, clinic_id: int | None) -> Any:
-    # With the patient: their clinic and list, and what apps add (clinics.selectors).
+def _patient_query(pk: int, clinic_id: int | None, now: datetime.datetime | None = None) -> Any:
+    # With the patient: their clinic and list, and what apps add (clinics.selectors): the
+    # relations they need and what they count (booking: the appointments held at ``now``).
     related = patient_related()
     # clinic_id=None is a valid lookup (IS NULL: no patient); the plugin wants a value.
-    return Patient.objects.select_related(*related).filter(pk=pk, clinic_id=clinic_id)[:1]  # type: ignore[misc]
+    query = Patient.objects.select_related(*related).filter(pk=pk, clinic_id=clinic_id)  # type: ignore[misc]
+    if now is not None:
+        query = query.annotate(**patient_annotations(now))
+    return query[:1]
 
 
 _PATIENT = PreparedQuery(_patient_query)
+
+
+def _at_now() -> dict[str, datetime.datetime]:
+    """``now`` for the annotations of the patient's read, when an app registered any."""
+    return {"now": timezone.now()} if patient_annotation_names() else {}
 
 
 def _current_patient(request: PatientRequest) -> Patient | None:
@@ -138,7 +154,7 @@ def _current_patient(request: PatientRequest) -> Patient | None:
     now = int(time.time())
     login_at = session.get(SESSION_LOGIN_AT, 0)
     seen_at = session.get(SESSION_SEEN_AT, 0)
-    patient = _PATIENT.first(pk=patient_id, clinic_id=session.get(SESSION_CLINIC))
+    patient = _PATIENT.first(pk=patient_id, clinic_id=session.get(SESSION_CLINIC), **_at_now())
     if now - seen_at > idle_timeout() or now - login_at > absolute_lifetime():
         end_patient_session(request, reason="timeout", patient=patient)
         request.patient_session_expired = True

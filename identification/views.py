@@ -185,7 +185,6 @@ def login_code(request: PatientRequest, ep_ident: str) -> HttpResponse:
         "clinic": clinic,
         "form": form,
         "challenge": challenge,
-        "sent_to": services.masked_mobile_hint(challenge),
         "set_password": challenge.purpose == LoginChallenge.Purpose.SET_PASSWORD,
     }
     return render(request, "identification/login_code.html", context)
@@ -259,7 +258,8 @@ def bankid_start(request: HttpRequest, ep_ident: str) -> HttpResponse:
         return unknown_clinic(request)
     if not oidc.bankid_configured():
         logger.error("BankID login is not configured: set the OIDC_* settings (docs/bankid.md)")
-        return _bankid_page(request, clinic, "unavailable", status=503)
+        # Not a failed login: the clinic does not offer BankID now, and the page says so.
+        return _bankid_page(request, clinic, "not_offered", status=503)
     next_path = oidc.safe_next(request, clinic, request.GET.get("next"))
     return oidc.start_authorization(request, clinic, next_path)
 

@@ -11,8 +11,9 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import formats, translation
+from django.utils import translation
 
+from clinics.dates import long_date
 from clinics.models import Clinic, Patient
 from sms.services import sms_queue
 from sms.texts import sms_text
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 def _when(start: datetime.datetime) -> dict[str, str]:
     local = start.astimezone(local_tz())
     return {
-        "date": formats.date_format(local, "l j. F Y"),
+        "date": long_date(local),
         "time": local.strftime("%H:%M"),
     }
 

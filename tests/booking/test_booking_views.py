@@ -21,6 +21,7 @@ from tests.factories import make_slot, make_template, oslo
 pytestmark = pytest.mark.django_db
 
 NOW = oslo(2026, 2, 2, 9, 0)  # a Monday morning
+CONFIRM = {"confirm": "yes"}  # the answer to "Cancel the appointment?"
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +85,7 @@ def test_each_slot_label_names_day_time_and_practitioner(w, patient_client_for, 
     page = client.get("/c/DEMO1/timer/").content.decode()
     slot = slot_at(w.gp, 2026, 2, 3, 8, 20)
     assert re.search(
-        rf'id="slot-{slot.pk}"[^>]*aria-label="08:20, Tuesday 3. February, Kari Nordmann"', page
+        rf'id="slot-{slot.pk}"[^>]*aria-label="08:20, Tuesday 3 February, Kari Nordmann"', page
     )
 
 
@@ -231,7 +232,7 @@ def test_per_patient_limit(w, patient_client_for):
     assert Appointment.objects.count() == 2
     # A cancelled one frees a place.
     first = Appointment.objects.order_by("start").first()
-    client.post(f"/c/DEMO1/mine-timer/{first.pk}/avbestill/")
+    client.post(f"/c/DEMO1/mine-timer/{first.pk}/avbestill/", CONFIRM)
     assert book(client, slot_at(w.gp, 2026, 2, 4, 8, 40)).status_code == 302
 
 
@@ -254,9 +255,32 @@ def test_mine_timer_lists_and_cancels_until_the_deadline(w, patient_client_for, 
     response = client.get("/c/DEMO1/mine-timer/")
     assert not response.context["upcoming"][0].can_cancel
     assert w.clinic.phone in response.content.decode()
-    client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/")
+    client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/", CONFIRM)
     appointment.refresh_from_db()
     assert appointment.status == "booked"
+
+
+def test_cancel_asks_first(w, patient_client_for):
+    # Issue #16, item 6: "Avbestill" shows the appointment and asks; no JavaScript needed.
+    client = patient_client_for(w.patient)
+    client.cookies["eportal_language"] = "en"
+    book(client, slot_at(w.gp, 2026, 2, 4, 10, 0))
+    appointment = Appointment.objects.get()
+    url = f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/"
+    asked = client.post(url)
+    assert asked.status_code == 200
+    body = asked.content.decode()
+    assert "Cancel the appointment?" in body
+    assert "Wednesday 4 February 2026" in body and "10:00" in body and "Kari Nordmann" in body
+    assert 'name="confirm" value="yes"' in body and f'action="{url}"' in body
+    assert 'href="/c/DEMO1/mine-timer/"' in body  # "No, keep it"
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+    assert client.post(url, CONFIRM)["Location"] == "/c/DEMO1/mine-timer/"
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    # Asking again about a cancelled appointment goes back to the list.
+    assert client.post(url)["Location"] == "/c/DEMO1/mine-timer/"
 
 
 def test_cancel_frees_the_slot_at_once(w, patient_client_for):
@@ -264,7 +288,7 @@ def test_cancel_frees_the_slot_at_once(w, patient_client_for):
     slot = slot_at(w.gp, 2026, 2, 4, 10, 0)
     book(client, slot)
     appointment = Appointment.objects.get()
-    response = client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/")
+    response = client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/", CONFIRM)
     assert response["Location"] == "/c/DEMO1/mine-timer/"
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
@@ -282,6 +306,8 @@ def test_another_patients_appointment_is_404(w, patient_client_for):
     assert client.get(f"/c/DEMO1/timer/bestilt/{appointment.pk}/").status_code == 404
     assert client.get(f"/c/DEMO1/mine-timer/{appointment.pk}/kalender.ics").status_code == 404
     assert client.post(f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/").status_code == 404
+    url = f"/c/DEMO1/mine-timer/{appointment.pk}/avbestill/"
+    assert client.post(url, CONFIRM).status_code == 404
     appointment.refresh_from_db()
     assert appointment.status == "booked"
 
@@ -291,6 +317,40 @@ def test_another_clinics_session_opens_nothing_here(w, patient_client_for, other
     client = patient_client_for(stranger)
     for url in ("/c/DEMO1/timer/", "/c/DEMO1/mine-timer/", "/c/DEMO1/hastetime/"):
         assert client.get(url)["Location"] == "/c/DEMO1/login/"
+
+
+def test_the_week_page_says_the_limit_before_listing_times(w, patient_client_for, client):
+    # Issue #16, item 4: not after a time is chosen.
+    client = patient_client_for(w.patient)
+    client.cookies["eportal_language"] = "en"
+    assert slot_ids(client.get("/c/DEMO1/timer/"))  # times listed below the limit
+    book(client, slot_at(w.gp, 2026, 2, 4, 8, 0))
+    book(client, slot_at(w.gp, 2026, 2, 4, 8, 20))
+    response = client.get("/c/DEMO1/timer/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="at-limit"' in page
+    assert "You already have 2 booked appointments, as many as the clinic allows" in page
+    assert not slot_ids(response)  # no times to choose that would be refused
+    assert "/c/DEMO1/mine-timer/" in page
+    # An urgent appointment is another kind: the week page does not count it.
+    Appointment.objects.update(urgent=True)
+    assert 'id="at-limit"' not in client.get("/c/DEMO1/timer/").content.decode()
+
+
+def test_the_limit_costs_the_week_page_no_query(w, patient_client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = patient_client_for(w.patient)
+    client.get("/c/DEMO1/timer/")  # the session's first read
+    with CaptureQueriesContext(connection) as below:
+        client.get("/c/DEMO1/timer/")
+    book(client, slot_at(w.gp, 2026, 2, 4, 8, 0))
+    book(client, slot_at(w.gp, 2026, 2, 4, 8, 20))
+    with CaptureQueriesContext(connection) as at_limit:
+        assert 'id="at-limit"' in client.get("/c/DEMO1/timer/").content.decode()
+    assert len(at_limit) <= len(below)
 
 
 def test_ics_file(w, patient_client_for):
@@ -339,6 +399,31 @@ def test_urgent_offers_todays_slots_from_now_of_the_urgent_practitioners(
     assert appointment.urgent and appointment.practitioner == w.junior
     assert client.post(f"/c/DEMO1/hastetime/{w.tomorrow.pk}/", {"reason": "x"}).status_code == 409
     assert client.post(f"/c/DEMO1/hastetime/{w.past.pk}/", {"reason": "x"}).status_code == 409
+
+
+def _title_and_heading(page: str) -> tuple[str, str]:
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S).group(1)
+    return title.split(" – ")[0].strip(), heading.strip()
+
+
+def test_urgent_page_says_one_urgent_appointment_at_a_time_before_the_list(
+    urgent_world, patient_client_for
+):
+    w = urgent_world
+    client = patient_client_for(w.patient)
+    client.cookies["eportal_language"] = "en"
+    title, heading = _title_and_heading(client.get("/c/DEMO1/hastetime/").content.decode())
+    assert title == heading
+    assert client.post(f"/c/DEMO1/hastetime/{w.soon.pk}/", {"reason": "Feber"}).status_code == 302
+    later = make_slot(w.junior, w.ep, oslo(2026, 2, 2, 11, 30))
+    response = client.get("/c/DEMO1/hastetime/")
+    page = response.content.decode()
+    assert 'id="at-limit"' in page
+    assert "You already have an urgent appointment" in page
+    assert f"/c/DEMO1/hastetime/{later.pk}/" not in page
+    title, heading = _title_and_heading(page)
+    assert title == heading
 
 
 def test_urgent_with_nothing_left_today_gives_the_phone(urgent_world, patient_client_for):

@@ -96,6 +96,16 @@ def test_book_see_under_mine_timer_and_cancel(page: Page, live_server, world, sm
     assert download.value.suggested_filename.endswith(".ics")
 
     page.locator(f'form[action="/c/DEMO1/mine-timer/{appointment.pk}/avbestill/"] button').click()
+    # It asks first (issue #16, item 6), on a page of its own: no JavaScript, by keyboard.
+    confirm = page.locator("form:has(input[name=confirm][value=yes]) [type=submit]")
+    expect(confirm).to_have_count(1)
+    expect(page.locator("main")).to_contain_text("10:00")
+    expect(page.locator('main a[href="/c/DEMO1/mine-timer/"]')).to_have_count(1)  # "No"
+    assert_accessible(page)
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+    tab_to(page, "el.name === '' && el.type === 'submit' && el.form && el.form.confirm", "Yes")
+    page.keyboard.press("Enter")
     expect(page).to_have_url(f"{base}/mine-timer/")
     expect(
         page.locator(f'form[action="/c/DEMO1/mine-timer/{appointment.pk}/avbestill/"]')

@@ -459,11 +459,18 @@ def test_activation_page_shows_link_and_snippet_for_own_clinic(as_a, a, b, setti
     response = as_a.get("/admin/clinics/clinicactivation/")
     assert response.status_code == 200
     body = page(response)
-    link = f"https://testserver/Login.aspx?ClinicId={a.clinic.ep_ident}"
+    # On the scheme and host the admin came in on (issue #16, item 10: make run is http).
+    link = f"http://testserver/Login.aspx?ClinicId={a.clinic.ep_ident}"
     assert a.clinic.ep_ident in body
     assert f'href="{link}"' in body
     assert f"&lt;a href=&quot;{link}&quot;" in body or f'&lt;a href="{link}"' in body
     assert_absent(body, b)
+
+
+def test_activation_link_keeps_https_of_a_secure_request(as_a, a, settings):
+    settings.EPORTAL_PUBLIC_BASE_URL = ""
+    body = page(as_a.get("/admin/clinics/clinicactivation/", secure=True))
+    assert f'href="https://testserver/Login.aspx?ClinicId={a.clinic.ep_ident}"' in body
 
 
 def test_activation_link_uses_the_public_base_url_when_set(as_a, a, settings):

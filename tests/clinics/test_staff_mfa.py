@@ -43,10 +43,7 @@ def test_staff_without_totp_is_sent_to_set_it_up(client, clinic_admin):
 
 def test_setting_up_totp_opens_the_admin_site(client, clinic_admin):
     password_login(client, clinic_admin)
-    # allauth asks for the password again before an authenticator is added.
-    page = client.get("/accounts/2fa/totp/activate/")
-    assert page["Location"].startswith("/accounts/reauthenticate/")
-    client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    # The password typed a moment ago is enough: no second "Bekreft tilgang" (issue #16).
     page = client.get("/accounts/2fa/totp/activate/")
     assert page.status_code == 200
     secret = client.session["mfa.totp.secret"]
@@ -54,6 +51,63 @@ def test_setting_up_totp_opens_the_admin_site(client, clinic_admin):
     assert response.status_code == 302
     assert Authenticator.objects.filter(user=clinic_admin, type="totp").exists()
     assert client.get("/admin/").status_code == 200
+
+
+def test_a_while_after_the_login_the_password_is_asked_again_and_why(client, clinic_admin):
+    password_login(client, clinic_admin)
+    client.cookies["eportal_language"] = "en"
+    with time_machine.travel(time.time() + 301, tick=False):
+        page = client.get("/accounts/2fa/totp/activate/")
+        assert page["Location"].startswith("/accounts/reauthenticate/")
+        body = client.get(page["Location"]).content.decode()
+        assert "type it once more to show that it is you" in body
+        client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+        assert client.get("/accounts/2fa/totp/activate/").status_code == 200
+
+
+def test_totp_setup_page_shows_the_whole_secret_and_a_plain_qr_text(client, clinic_admin):
+    import re
+
+    password_login(client, clinic_admin)
+    client.cookies["eportal_language"] = "en"
+    body = client.get("/accounts/2fa/totp/activate/").content.decode()
+    secret = client.session["mfa.totp.secret"]
+    shown = re.search(r'<p class="totp-secret"[^>]*>(.*?)</p>', body, re.S).group(1)
+    groups = re.findall(r'<span class="totp-secret-group">(\w+)</span>', shown)
+    assert "".join(groups) == secret  # all of it, in groups of four
+    assert all(len(g) == 4 for g in groups[:-1])
+    assert "disabled" not in shown
+    alt = re.search(r'<img class="totp-qr"[^>]*alt="([^"]*)"', body).group(1)
+    assert alt == "QR code for your authenticator app"
+    assert secret not in alt
+
+
+def test_after_activation_the_codes_page_says_what_next_with_a_link(client, clinic_admin):
+    password_login(client, clinic_admin)
+    client.cookies["eportal_language"] = "en"
+    client.get("/accounts/2fa/totp/activate/")
+    secret = client.session["mfa.totp.secret"]
+    response = client.post("/accounts/2fa/totp/activate/", {"code": current_code(secret)})
+    assert response["Location"] == "/accounts/2fa/recovery-codes/"
+    body = client.get(response["Location"]).content.decode()
+    assert 'id="next-step"' in body
+    assert 'href="/admin/"' in body
+    assert "Go to the ePortal administration" in body
+
+
+@pytest.mark.parametrize(
+    "url", ["/accounts/login/", "/accounts/2fa/totp/activate/", "/accounts/password/reset/"]
+)
+def test_staff_pages_have_the_admins_look_not_the_patients(client, clinic_admin, url):
+    # Issue #16, item 2: no patient footer (113 / 116117), the admin's styles and buttons.
+    if "2fa" in url:
+        password_login(client, clinic_admin)
+    body = client.get(url).content.decode()
+    assert "116117" not in body and "113" not in body.split("<body", 1)[1]
+    assert "admin/css/base.css" in body
+    assert 'id="header"' in body and 'href="/admin/"' in body
+    assert "bootstrap" not in body
+    assert 'class="button default"' in body or 'class="default"' in body
 
 
 def test_login_with_totp_asks_for_the_code(client, clinic_admin):

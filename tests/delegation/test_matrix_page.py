@@ -331,7 +331,16 @@ def test_reset_returns_to_the_standard_package(admin_client_for, clinic_admin, l
     client = admin_client_for(clinic_admin)
     assert f'action="{URL}urgent/reset/"' in client.get(page("urgent")).content.decode()
     assert client.get(f"{URL}urgent/reset/").status_code == 405
-    response = client.post(f"{URL}urgent/reset/")
+    # The button asks first (issue #16, item 6): nothing changes until the admin confirms.
+    client.cookies["eportal_language"] = "en"
+    asked = client.post(f"{URL}urgent/reset/")
+    assert asked.status_code == 200
+    body = asked.content.decode()
+    assert 'name="confirm" value="yes"' in body and f'action="{URL}urgent/reset/' in body
+    assert "No, keep the clinic" in body
+    assert ServiceMatrix.objects.filter(clinic=leaflet.clinic, service="urgent").exists()
+    assert not staff_events().filter(action="delegation.matrix_reset").exists()
+    response = client.post(f"{URL}urgent/reset/", {"confirm": "yes"})
     assert response.status_code == 302
     assert not ServiceMatrix.objects.filter(clinic=leaflet.clinic, service="urgent").exists()
     assert [p.name for p in practitioners_for(leaflet.kari, Service.URGENT)] == ["Kari Nordmann"]

@@ -91,3 +91,31 @@ def test_superuser_picks_a_clinic(page: Page, live_server, leaflet, superuser):
     expect(page).to_have_url(f"{live_server.url}{URL}econsult/?clinic={leaflet.clinic.pk}")
     expect(page.get_by_label("Liste Per Hansen – Per Hansen", exact=True)).to_be_checked()
     assert_accessible(page)
+
+
+def test_the_standard_package_button_asks_first(page: Page, live_server, leaflet, clinic_admin):
+    """Issue #16, item 6: "Use the standard package" removes the clinic's own choices, so it
+    asks on a page of its own (no JavaScript), reachable and answerable by keyboard."""
+    from delegation.models import ServiceMatrix
+
+    log_in(page, live_server, clinic_admin)
+    page.goto(f"{live_server.url}{URL}urgent/")
+    page.locator("form.matrix-reset [type=submit]").focus()
+    page.keyboard.press("Enter")
+    confirm = page.locator("form:has(input[name=confirm][value=yes]) [type=submit]")
+    expect(confirm).to_have_count(1)
+    assert_accessible(page)
+    assert ServiceMatrix.objects.filter(clinic=leaflet.clinic, service="urgent").exists()
+
+    # "No" goes back with the clinic's choices kept.
+    page.locator(f'#content-main a[href="{URL}urgent/"]').click()
+    expect(page).to_have_url(f"{live_server.url}{URL}urgent/")
+    assert ServiceMatrix.objects.filter(clinic=leaflet.clinic, service="urgent").exists()
+
+    page.locator("form.matrix-reset [type=submit]").focus()
+    page.keyboard.press("Enter")
+    confirm.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server.url}{URL}urgent/")
+    assert not ServiceMatrix.objects.filter(clinic=leaflet.clinic, service="urgent").exists()
+    assert_accessible(page)

@@ -107,7 +107,7 @@ def test_answer_sends_the_sms_and_nothing_more(world, gp_user, admin_client_for,
     consultation.refresh_from_db()
     assert consultation.status == "answered"
     assert consultation.unread_by_patient
-    link = "https://testserver" + reverse(
+    link = "http://testserver" + reverse(  # the request's own scheme (public_url)
         "econsult:thread",
         kwargs={"ep_ident": world.clinic.ep_ident, "consultation_id": consultation.pk},
     )

@@ -588,6 +588,15 @@ def test_unconfigured_bankid_gets_a_friendly_page(client, settings, clinic):
     assert "BankID login is not available right now" in response.content.decode()
 
 
+def test_unconfigured_bankid_says_the_clinic_does_not_offer_it(client, settings, clinic):
+    # Issue #16, item 12: not "we could not complete the login", which nobody started.
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = ""
+    body = client.get("/c/DEMO1/bankid/").content.decode()
+    assert "does not offer login with BankID right now" in body
+    assert "could not complete the login" not in body
+    assert "log in with your password and a code by SMS instead" in body
+
+
 # Back to the page the patient came for (an SMS link, "log in with BankID to read the answer")
 
 

@@ -58,7 +58,7 @@ def test_login_with_password_and_sms_code(client, with_password):
     assert len(sms.outbox) == 1
     assert sms.outbox[0].recipient == "+4741234567"
     page = client.get("/c/DEMO1/login/code/").content.decode()
-    assert "••• •• 567" in page
+    assert "567" not in page  # no digits of the mobile on the page (issue #16, item 5)
     response = enter_code(client, last_code())
     assert response["Location"] == "/c/DEMO1/home/"
     home = client.get("/c/DEMO1/home/")
@@ -109,17 +109,29 @@ def test_weak_passwords_get_clear_messages(client, patient, password, message, s
     assert not PatientCredential.objects.filter(patient=patient).exists()
 
 
-def test_unknown_and_known_numbers_get_the_same_answer(client, patient):
-    stranger = factories.national_id()
-    known = client.post("/c/DEMO1/password/", {"national_id": patient.national_id})
+def code_page_status(client, national_id: str) -> str:
+    """What the code page says after asking for a code for ``national_id`` (a fresh browser)."""
     client.cookies.clear()
-    unknown = client.post("/c/DEMO1/password/", {"national_id": stranger})
-    assert known.status_code == unknown.status_code == 302
-    assert known["Location"] == unknown["Location"]
-    page = client.get(unknown["Location"])
+    client.cookies["eportal_language"] = "en"
+    asked = client.post("/c/DEMO1/password/", {"national_id": national_id})
+    assert asked.status_code == 302
+    page = client.get(asked["Location"])
     assert page.status_code == 200
-    assert "••• •• " in page.content.decode()
-    assert len(sms.outbox) == 1  # only the registered patient got an SMS
+    return re.search(r'<p role="status">(.*?)</p>', page.content.decode(), re.S).group(1)
+
+
+def test_unknown_and_known_numbers_get_the_same_answer(client, clinic, patient):
+    without_mobile = factories.make_patient(clinic, mobile="", patient_list=patient.patient_list)
+    known = code_page_status(client, patient.national_id)
+    unknown = code_page_status(client, factories.national_id())
+    no_mobile = code_page_status(client, without_mobile.national_id)
+    assert known == unknown == no_mobile
+    assert len(sms.outbox) == 1  # only the registered patient with a mobile got an SMS
+    # Nobody is told a code is on its way to a number (issue #16, item 5): the page says
+    # who gets one, how soon, and what to do when none comes.
+    assert "•" not in known and "567" not in known
+    assert "If you can use ePortal, you will get a code by SMS within a minute." in known
+    assert "call the clinic" in known
 
 
 def test_invalid_identity_number_gets_a_field_error(client, clinic):

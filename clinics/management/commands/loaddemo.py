@@ -20,6 +20,14 @@ from clinics.models import Clinic, Practitioner, User
 class Command(BaseCommand):
     help = "Load (or refresh) the demo clinic DEMO and its demo administrator."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--base-url",
+            default="",
+            help="Where the portal runs, for the links printed (make run passes its HOST and "
+            "PORT); default EPORTAL_PUBLIC_BASE_URL, else http://127.0.0.1:8000.",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.EPORTAL_ALLOW_SYNTHETIC_IDS:
             raise CommandError(
@@ -45,7 +53,7 @@ class Command(BaseCommand):
         if created:
             doctor.set_password(DEMO_ADMIN_PASSWORD)
             doctor.save()
-        host = "http://127.0.0.1:8000"
+        host = demo_base_url(options.get("base_url") or "")
         self.stdout.write(self.style.SUCCESS("Demo clinic loaded: Demo legekontor (DEMO)"))
         self.stdout.write(f"  Patient link:  {host}/Login.aspx?ClinicId=DEMO")
         self.stdout.write(f"  Admin site:    {host}/admin/")
@@ -63,3 +71,13 @@ class Command(BaseCommand):
                 notes.append("inactive record")
             suffix = f"  ({', '.join(notes)})" if notes else ""
             self.stdout.write(f"    {nid}  {name}{suffix}")
+
+
+def demo_base_url(given: str) -> str:
+    """The base of the printed links: ``given``, else ``EPORTAL_PUBLIC_BASE_URL``, else
+    ``make run``'s default. A wildcard address (``HOST=0.0.0.0``) is not one a browser
+    opens: the links name this machine's loopback address instead."""
+    base = (given or settings.EPORTAL_PUBLIC_BASE_URL or "http://127.0.0.1:8000").rstrip("/")
+    for wildcard in ("//0.0.0.0", "//[::]"):
+        base = base.replace(wildcard, "//127.0.0.1" if "." in wildcard else "//[::1]")
+    return base
