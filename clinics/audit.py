@@ -53,6 +53,12 @@ ACTION_LABELS: dict[str, Promise] = {
     "econsult.reassigned": _("eConsultation reassigned"),
     "econsult.attachment_viewed": _("eConsultation attachment opened"),
     "econsult.inbox_viewed": _("eConsultation inbox viewed"),
+    "reception.sent": _("Message to the reception sent"),
+    "reception.converted": _("Message to the reception made an eConsultation"),
+    "renewal.requested": _("Prescription renewal requested"),
+    "renewal.viewed": _("Prescription renewal request read"),
+    "renewal.handled": _("Prescription renewal decided"),
+    "renewal.inbox_viewed": _("Prescription renewal inbox viewed"),
 }
 
 
