@@ -23,6 +23,11 @@ def day_and_month(day: datetime.date | datetime.datetime, *, weekday: bool = Fal
     return _format(day, "MONTH_DAY_FORMAT", weekday)
 
 
+def short_day_and_month(day: datetime.date | datetime.datetime) -> str:
+    """ "2. des." in bokmål, "2 Dec" in English: a table's or a chart's day label."""
+    return formats.date_format(day, formats.get_format("MONTH_DAY_FORMAT").replace("F", "M"))
+
+
 def _format(day: datetime.date | datetime.datetime, name: str, weekday: bool) -> str:
     pattern = formats.get_format(name)
     return formats.date_format(day, f"l {pattern}" if weekday else pattern)

@@ -372,6 +372,7 @@ class InboxAdmin(ClinicStaffPage):
             chosen=chosen,
             practitioners=practitioners,
             clinic=Clinic.objects.filter(pk=clinic_id).first(),
+            clinics=Clinic.objects.order_by("name", "pk") if request.user.is_superuser else None,
             inbox_url=reverse(f"admin:{self.page_url_name()}"),
             detail_url_name=f"admin:{self.page_url_name('renewal')}",
         )

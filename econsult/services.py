@@ -17,10 +17,11 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -55,6 +56,8 @@ from .selectors import (
     submitted_consultation,
     submitted_renewal,
 )
+
+T = TypeVar("T", bound=Model)
 
 logger = logging.getLogger(__name__)
 
@@ -377,17 +380,23 @@ def consultation_read_by_patient(
 # Staff
 
 
-def _staff_consultation_for_update(staff: User, consultation_id: int) -> Consultation:
-    queryset = Consultation.objects.select_for_update().filter(pk=consultation_id)
+def _staff_locked(queryset: QuerySet[T], object_id: int, staff: User) -> T:
+    """The object ``object_id`` of the staff member's clinic (any clinic's, for a superuser),
+    locked to the end of the transaction; another clinic's, or none, is :class:`NotFound`."""
+    queryset = queryset.select_for_update().filter(pk=object_id)
     if not staff.is_superuser:
         clinic_id = staff_clinic(staff)
         if clinic_id is None:
             raise NotFound
         queryset = queryset.filter(clinic_id=clinic_id)
-    consultation = queryset.first()
-    if consultation is None:
+    found = queryset.first()
+    if found is None:
         raise NotFound
-    return consultation
+    return found
+
+
+def _staff_consultation_for_update(staff: User, consultation_id: int) -> Consultation:
+    return _staff_locked(Consultation.objects.all(), consultation_id, staff)
 
 
 def consultation_open(
@@ -647,15 +656,9 @@ def renewal_handle(
     patient gets the SMS that says so, and nothing of what (no drug's name)."""
     now = now or timezone.now()
     with transaction.atomic():
-        queryset = RenewalRequest.objects.select_for_update().filter(pk=request_id)
-        if not staff.is_superuser:
-            clinic_id = staff_clinic(staff)
-            if clinic_id is None:
-                raise NotFound
-            queryset = queryset.filter(clinic_id=clinic_id)
-        renewal = queryset.select_related("patient", "clinic").first()
-        if renewal is None:
-            raise NotFound
+        renewal = _staff_locked(
+            RenewalRequest.objects.select_related("patient", "clinic"), request_id, staff
+        )
         waiting = {
             item.pk: item for item in renewal.items.filter(status=RenewalItem.Status.REQUESTED)
         }

@@ -95,7 +95,7 @@ class MonitoringAdmin(admin.ModelAdmin):
         cycles = selectors.recent_cycles()
         incidents = selectors.recent_incidents()
 
-        day_labels = [formats.date_format(d.day, "j. M") for d in report.days]
+        day_labels = [wiring.short_day_and_month(d.day) for d in report.days]
         uptime_rows = [
             {"label": label, "day": d, "percent": _percent(d.percent)}
             for label, d in zip(day_labels, report.days, strict=True)
@@ -152,6 +152,7 @@ class MonitoringAdmin(admin.ModelAdmin):
             "cycles": [
                 {
                     "cycle": c,
+                    "day": wiring.short_day_and_month(c.day),
                     "cells": [{s.name: s for s in c.steps.all()}.get(n) for n in step_names],
                 }
                 for c in cycles

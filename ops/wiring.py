@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from booking.services import slots_generate_all
 from clinics.admin_base import is_clinic_staff, staff_clinic_id
+from clinics.dates import short_day_and_month
 from identification.services import purge_old_events
 from sms.backends import get_backend as get_sms_backend
 from sms.backends.base import SmsError
@@ -17,6 +18,7 @@ __all__ = [
     "get_sms_backend",
     "is_clinic_staff",
     "purge_old_events",
+    "short_day_and_month",
     "slots_generate_all",
     "sms_daily_status_counts",
     "sms_recover_stale",
