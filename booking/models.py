@@ -74,6 +74,21 @@ class BookingSettings(models.Model):
         ),
     )
 
+    waitlist_notice_hours = models.PositiveSmallIntegerField(
+        _("waitlist: offer freed times at least (hours ahead)"),
+        default=2,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text=_(
+            "A freed time is offered to waiting patients only if it starts this far ahead."
+        ),
+    )
+    waitlist_hold_minutes = models.PositiveSmallIntegerField(
+        _("waitlist: offer held for (minutes)"),
+        default=15,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+        help_text=_("How long a freed time is kept for the patient it is offered to."),
+    )
+
     class Meta:
         verbose_name = _("booking settings")
         verbose_name_plural = _("booking settings")
@@ -360,6 +375,9 @@ class Appointment(models.Model):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
+    #: How many times the appointment was moved: the calendar file's SEQUENCE (its UID stays).
+    sequence = models.PositiveIntegerField(_("times moved"), default=0, editable=False)
+    moved_at = models.DateTimeField(_("moved"), null=True, blank=True)
     # The language the patient booked in, so the reminder (sent later by a worker) uses it.
     language = models.CharField(_("language"), max_length=8, default="nb", editable=False)
 
@@ -388,3 +406,139 @@ class Appointment(models.Model):
         return (
             f"{self.practitioner_id} {on_clinic_clock(self.start):%Y-%m-%d %H:%M} ({self.status})"
         )
+
+
+#: Weekdays as bits of :attr:`WaitlistEntry.weekdays` (Monday = 1, as ScheduleRule counts).
+ALL_WEEKDAYS = 0b1111111
+
+
+class WaitlistEntry(models.Model):
+    """ "Ønsker tidligere time": a patient waits for an earlier time with one of the chosen
+    practitioners, on the weekdays and between the times that suit, until a date. With
+    ``appointment`` set, accepting an offer moves that booking; without, it books anew."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        FULFILLED = "fulfilled", _("Got a time")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, related_name="waitlist", verbose_name=_("clinic")
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="waitlist", verbose_name=_("patient")
+    )
+    appointment = models.ForeignKey(
+        Appointment,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="waitlist",
+        verbose_name=_("appointment to move"),
+    )
+    practitioners = models.ManyToManyField(
+        Practitioner, related_name="waitlist", verbose_name=_("practitioners")
+    )
+    #: Bit ``1 << (weekday - 1)`` for each weekday that suits (Monday = 1).
+    weekdays = models.PositiveSmallIntegerField(_("weekdays"), default=ALL_WEEKDAYS)
+    time_from = models.TimeField(_("from"), default=datetime.time(0, 0))
+    time_to = models.TimeField(_("to"), default=datetime.time(23, 59))
+    until = models.DateField(_("until"))
+    reason = models.CharField(_("reason"), max_length=REASON_MAX_LENGTH, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.WAITING
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    language = models.CharField(_("language"), max_length=8, default="nb", editable=False)
+
+    class Meta:
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist")
+        ordering = ["created", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "fulfilled", "cancelled", "expired"]),
+                name="booking_waitlist_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_to__gt=F("time_from")),
+                name="booking_waitlist_times_ordered",
+                violation_error_message=_("“To” must be after “from”."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weekdays__gte=1, weekdays__lte=ALL_WEEKDAYS),
+                name="booking_waitlist_weekdays",
+            ),
+            # One waiting entry per patient and booking (none: one for a new booking).
+            models.UniqueConstraint(
+                fields=["patient", "appointment"],
+                condition=Q(status="waiting", appointment__isnull=False),
+                name="booking_waitlist_once_per_booking",
+            ),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(status="waiting", appointment__isnull=True),
+                name="booking_waitlist_once_without_booking",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "status", "created"], name="booking_waitlist_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} {self.created:%Y-%m-%d} ({self.status})"
+
+
+class SlotOffer(models.Model):
+    """A freed slot offered to one waiting patient: held for them alone until
+    ``expires_at`` (nobody else can book it), then offered to the next."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", _("Offered")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+        VOID = "void", _("No longer free")
+
+    slot = models.ForeignKey(
+        Slot, on_delete=models.CASCADE, related_name="offers", verbose_name=_("slot")
+    )
+    entry = models.ForeignKey(
+        WaitlistEntry, on_delete=models.CASCADE, related_name="offers", verbose_name=_("entry")
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="slot_offers", verbose_name=_("patient")
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("held until"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OFFERED
+    )
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("slot offer")
+        verbose_name_plural = _("slot offers")
+        ordering = ["created", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["offered", "accepted", "declined", "expired", "void"]),
+                name="booking_offer_status",
+            ),
+            # A slot is held for one patient at a time, and a patient holds one offer.
+            models.UniqueConstraint(
+                fields=["slot"], condition=Q(status="offered"), name="booking_offer_one_per_slot"
+            ),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(status="offered"),
+                name="booking_offer_one_per_patient",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="booking_offer_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slot_id} → {self.patient_id} ({self.status})"

@@ -44,7 +44,7 @@ from delegation.selectors import offered_practitioners
 from eportal.db.prepared import NextPk, PreparedInsert, PreparedQuery, atomic_pipeline
 
 from .models import MAX_DURATION, Appointment, Slot
-from .selectors import held_appointments, overlapping_booked
+from .selectors import active_offers, held_appointments, overlapping_booked
 
 Status = Appointment.Status
 
@@ -68,7 +68,8 @@ def lock_slots_queryset(
       (delegation's rule, composed; the caller checks the patient's eligibility first);
     - ``taken``: whether an overlapping appointment is booked;
     - ``mine_here``: the patient's own booked appointment on the slot (a double submit);
-    - ``mine_future``: how many appointments count towards the patient's limit.
+    - ``mine_future``: how many appointments count towards the patient's limit;
+    - ``held_for_other``: the slot is held for another waiting patient (an offer).
     """
     target = Slot.objects.filter(pk=slot_id).order_by()  # no Sort in the subqueries
     service = Service.URGENT if urgent else Service.BOOKING
@@ -105,6 +106,9 @@ def lock_slots_queryset(
             taken=Exists(overlapping_booked()),
             mine_here=Subquery(mine_here),
             mine_future=Coalesce(Subquery(mine_future), Value(0)),
+            held_for_other=Exists(
+                active_offers(now).filter(slot_id=OuterRef("pk")).exclude(patient_id=patient_id)
+            ),
         )
         .order_by("start", "pk")
     )
@@ -140,6 +144,8 @@ class SlotHold:
     mine: int | None
     #: The patient's appointments that count towards the limit (booked, future, same kind).
     held: int
+    #: The slot is held for another waiting patient (a waitlist offer).
+    held_for_other: bool = False
 
 
 class BookingTransaction:
@@ -168,6 +174,7 @@ class BookingTransaction:
             taken=any(s.taken for s in slots),
             mine=slot.mine_here if slot is not None else None,
             held=slot.mine_future if slot is not None else 0,
+            held_for_other=bool(slot is not None and slot.held_for_other),
         )
 
     def add_appointment(

@@ -181,7 +181,9 @@ def appointment_ics(appointment: Appointment, clinic: Clinic) -> str:
         "METHOD:PUBLISH",
         "BEGIN:VEVENT",
         f"UID:appointment-{appointment.pk}@{clinic.ep_ident.lower()}.eportal",
-        f"DTSTAMP:{appointment.created.astimezone(utc).strftime(fmt)}",
+        # A moved appointment keeps its UID and counts up SEQUENCE: calendars update it.
+        f"SEQUENCE:{appointment.sequence}",
+        f"DTSTAMP:{(appointment.moved_at or appointment.created).astimezone(utc).strftime(fmt)}",
         f"DTSTART:{appointment.start.astimezone(utc).strftime(fmt)}",
         f"DTEND:{appointment.end.astimezone(utc).strftime(fmt)}",
         f"SUMMARY:{_ics_text(summary)}",

@@ -27,13 +27,13 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from clinics.models import Clinic, Patient
 from eportal.db.prepared import PreparedQuery
 
-from .models import MAX_DURATION, Appointment, BookingSettings, Slot
+from .models import MAX_DURATION, Appointment, BookingSettings, Slot, SlotOffer
 
 Status = Appointment.Status
 DAY = datetime.timedelta(days=1)
@@ -134,6 +134,14 @@ def overlapping_booked() -> QuerySet[Appointment]:
     ).order_by()
 
 
+def active_offers(now: datetime.datetime | Now | None = None) -> QuerySet[SlotOffer]:
+    """Offers that hold their slot: offered to a waiting patient and not yet run out (an
+    offer past its time frees its slot at once, before the sweep marks it expired)."""
+    return SlotOffer.objects.filter(
+        status=SlotOffer.Status.OFFERED, expires_at__gt=now if now is not None else Now()
+    ).order_by()
+
+
 def free_slots(
     *, practitioner_ids: list[int], start: datetime.datetime, end: datetime.datetime
 ) -> QuerySet[Slot]:
@@ -161,6 +169,8 @@ def free_slots(
                 )
             )
         )
+        # Held for a waiting patient (docs/booking.md, "Waitlist"): nobody else's to book.
+        .filter(~Exists(active_offers().filter(slot_id=OuterRef("pk"))))
         .order_by("start", "practitioner_id")
     )
 

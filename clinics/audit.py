@@ -42,6 +42,7 @@ ACTION_LABELS: dict[str, Promise] = {
     # Booking
     "booking.book": _("Appointment booked"),
     "booking.cancel": _("Appointment cancelled"),
+    "booking.move": _("Appointment moved"),
     "booking.list_viewed": _("Patient viewed their appointments"),
     # eConsultation
     "econsult.sent": _("eConsultation sent"),

@@ -3,7 +3,7 @@
 - :mod:`.slots`: the timebook: slots made from the schedule templates, blocked slots;
 - :mod:`.schedule`: what the timebook is laid out with: schedule templates, absences, closed
   days, booking settings (the admin and the import call these);
-- :mod:`.appointments`: booking and cancelling;
+- :mod:`.appointments`: booking, moving and cancelling;
 - :mod:`.reminders`: the day-before reminders;
 - :mod:`.notices`: the SMS a patient gets about an appointment.
 """
@@ -14,10 +14,12 @@ from .appointments import (
     BookingError,
     CancelTooLate,
     LimitReached,
+    NotMovable,
     SlotTaken,
     SlotUnavailable,
     appointment_book,
     appointment_cancel,
+    appointment_move,
     cancel_deadline,
 )
 from .reminders import REMINDER_WINDOW, reminders_send
@@ -49,6 +51,7 @@ __all__ = [
     "CancelTooLate",
     "GenerationResult",
     "LimitReached",
+    "NotMovable",
     "SlotTaken",
     "SlotUnavailable",
     "absence_changed",
@@ -57,6 +60,7 @@ __all__ = [
     "absences_delete",
     "appointment_book",
     "appointment_cancel",
+    "appointment_move",
     "booking_settings_save",
     "cancel_deadline",
     "clinic_slots_regenerate_later",

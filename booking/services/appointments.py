@@ -20,8 +20,8 @@ from clinics import audit
 from clinics.models import Patient
 from clinics.selectors import may_use_portal
 
-from ..models import Appointment
-from ..queries import booking_transaction
+from ..models import Appointment, Slot
+from ..queries import booking_transaction, lock_slots_queryset
 from ..selectors import appointment_limit, bookable_window, settings_of_loaded_clinic
 from .notices import appointment_sms
 
@@ -50,6 +50,12 @@ class LimitReached(BookingError):
 
 class CancelTooLate(BookingError):
     code = "too_late"
+
+
+class NotMovable(BookingError):
+    """Not the patient's booked, future, ordinary appointment (an urgent one is not moved)."""
+
+    code = "not_movable"
 
 
 def appointment_book(
@@ -103,7 +109,7 @@ def appointment_book(
                 raise SlotUnavailable
             if hold.mine is not None:
                 return Appointment.objects.select_related("practitioner").get(pk=hold.mine)
-            if hold.taken:
+            if hold.taken or hold.held_for_other:
                 raise SlotTaken
             if hold.held >= appointment_limit(clinic, urgent=urgent):
                 raise LimitReached
@@ -185,3 +191,125 @@ def appointment_cancel(
             details={"by": "staff" if by_staff else "patient"},
         )
     return appointment
+
+
+def appointment_move(
+    *,
+    patient: Patient,
+    appointment_id: int,
+    slot_id: int,
+    request: HttpRequest | None = None,
+    now: datetime.datetime | None = None,
+) -> Appointment:
+    """Move the patient's booking to ``slot_id`` in one transaction ("Flytt timen"): the new
+    slot is booked and the old one freed together, or nothing changes.
+
+    The same rules as booking the new slot (offered by the matrix, not blocked, an online
+    type, in the bookable window, not taken, not held for another waiting patient) and as
+    cancelling the old one (only the patient's own, booked and ordinary, until the clinic's
+    deadline). The appointment row itself moves: its id (the calendar file's UID) and the
+    reason stay; its SEQUENCE goes up; the reminder is due again for the new time. One SMS
+    "Timen er flyttet til …".
+
+    The locks are the booking's: the patient's row, then the new slot and the practitioner's
+    slots overlapping it. A booking of the new slot that committed meanwhile makes the update
+    fail on the database's constraints; that becomes :class:`SlotTaken` with the old booking
+    untouched. Moving onto the slot it already holds returns it unchanged (a double submit).
+
+    Raises :class:`NotMovable`, :class:`CancelTooLate`, :class:`SlotTaken` or
+    :class:`SlotUnavailable`.
+    """
+    now = now or timezone.now()
+    if not may_use_portal(patient):
+        raise SlotUnavailable
+    try:
+        with transaction.atomic():
+            Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
+            appointment = (
+                Appointment.objects.select_for_update(of=("self",))
+                .select_related("patient__clinic__booking_settings")
+                .filter(pk=appointment_id, patient_id=patient.pk)
+                .first()
+            )
+            if appointment is None or appointment.status != Status.BOOKED or appointment.urgent:
+                raise NotMovable
+            if appointment.slot_id == slot_id:
+                return appointment
+            clinic = appointment.patient.clinic
+            rules = settings_of_loaded_clinic(clinic)
+            if now > cancel_deadline(appointment, rules.cancel_deadline_hours):
+                raise CancelTooLate
+            slots = list(
+                lock_slots_queryset(
+                    slot_id=slot_id,
+                    patient_id=patient.pk,
+                    clinic_id=patient.clinic_id,
+                    list_id=patient.patient_list_id,
+                    now=now,
+                    urgent=False,
+                )
+            )
+            slot = next((s for s in slots if s.pk == slot_id), None)
+            if slot is None or not slot.offered or slot.blocked:
+                raise SlotUnavailable
+            if not slot.appointment_type.online:
+                raise SlotUnavailable
+            if slot.start not in bookable_window(clinic, urgent=False, now=now):
+                raise SlotUnavailable
+            # "Taken" counts every booked overlap, the moving booking's own too (a longer
+            # template's slot may overlap it): then ask whether another booking overlaps.
+            if slot.held_for_other or (
+                any(s.taken for s in slots) and _overlaps_another(slot, appointment)
+            ):
+                raise SlotTaken
+            old_slot_id = appointment.slot_id
+            old_start = appointment.start
+            appointment.slot = slot
+            appointment.practitioner = slot.practitioner
+            appointment.start = slot.start
+            appointment.end = slot.end
+            appointment.sequence += 1
+            appointment.moved_at = now
+            appointment.reminder_sent_at = None
+            appointment.save(
+                update_fields=[
+                    "slot",
+                    "practitioner",
+                    "start",
+                    "end",
+                    "sequence",
+                    "moved_at",
+                    "reminder_sent_at",
+                ]
+            )
+            audit.record(
+                "booking.move",
+                request=request,
+                patient=patient,
+                clinic=clinic,
+                obj=appointment,
+                details={
+                    "from_slot": old_slot_id,
+                    "to_slot": slot.pk,
+                    "from": old_start.isoformat(),
+                },
+            )
+            appointment_sms(appointment, patient, clinic, "booking_moved")
+    except IntegrityError:
+        # A booking of the new slot (or one overlapping it) committed while we waited.
+        raise SlotTaken from None
+    return appointment
+
+
+def _overlaps_another(slot: Slot, appointment: Appointment) -> bool:
+    """Whether a booked appointment other than ``appointment`` overlaps ``slot``."""
+    return (
+        Appointment.objects.filter(
+            practitioner_id=slot.practitioner_id,
+            status=Status.BOOKED,
+            start__lt=slot.end,
+            end__gt=slot.start,
+        )
+        .exclude(pk=appointment.pk)
+        .exists()
+    )

@@ -1,4 +1,4 @@
-"""The SMS a patient gets about an appointment: confirmation, reminder, cancellation.
+"""The SMS a patient gets about an appointment: confirmation, reminder, move, cancellation.
 
 Each text is a template, ``templates/sms/<kind>.txt`` (the kind is the outbox purpose),
 rendered in the language the patient booked in.
@@ -58,6 +58,7 @@ _KINDS = {
     "booking_confirmation": _Kind(key=None, wait=True),
     "booking_reminder": _Kind(key="booking-reminder", wait=False),
     "booking_cancelled": _Kind(key="booking-cancelled", wait=True),
+    "booking_moved": _Kind(key="booking-moved", wait=True),
 }
 
 
@@ -71,6 +72,16 @@ def appointment_sms_text(appointment: Appointment, clinic: Clinic, kind: str) ->
     )
 
 
+def _key(what: _Kind, appointment: Appointment) -> str | None:
+    """Once per appointment and time: a moved appointment (SEQUENCE above 0) gets its move
+    SMS and its reminder again for the new time."""
+    if what.key is None:
+        return None
+    if appointment.sequence:
+        return f"{what.key}:{appointment.pk}:{appointment.sequence}"
+    return f"{what.key}:{appointment.pk}"
+
+
 def _sms_in_language(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
     what = _KINDS[kind]
     try:
@@ -79,7 +90,7 @@ def _sms_in_language(appointment: Appointment, patient: Patient, clinic: Clinic,
             to=patient.mobile,
             text=appointment_sms_text(appointment, clinic, kind),
             purpose=kind,
-            idempotency_key=f"{what.key}:{appointment.pk}" if what.key else None,
+            idempotency_key=_key(what, appointment),
             wait=what.wait,
         )
     except ValueError:

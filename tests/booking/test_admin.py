@@ -357,6 +357,8 @@ def test_a_longer_horizon_makes_the_slots_reach_it(
         "cancel_deadline_hours": "24",
         "max_future_online": "2",
         "reminder_time": "18:00",
+        "waitlist_notice_hours": "2",
+        "waitlist_hold_minutes": "15",
     }
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/admin/booking/bookingsettings/{a.settings.pk}/change/", data)
