@@ -229,6 +229,8 @@ class SlotAdmin(ClinicScopedAdmin):
 class AppointmentAdmin(ReadOnlyClinicScopedAdmin):
     """Appointments booked online, with patient, reason and status."""
 
+    audit_read_action = "booking.appointment_read"  # in the patient's access log
+
     clinic_lookup = "practitioner__clinic"
     list_display = ("local_start", "practitioner", "patient", "reason", "status", "urgent")
     list_filter = ("status", "urgent", "practitioner")

@@ -44,6 +44,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "booking.cancel": _("Appointment cancelled"),
     "booking.move": _("Appointment moved"),
     "booking.list_viewed": _("Patient viewed their appointments"),
+    "booking.appointment_read": _("Appointment opened"),
     # eConsultation
     "econsult.sent": _("eConsultation sent"),
     "econsult.replied": _("Patient replied to an eConsultation"),
@@ -87,13 +88,19 @@ def record(
     clinic: Clinic | None = None,
     staff: User | None = None,
     patient: Patient | None = None,
+    subject: Patient | None = None,
     obj: models.Model | None = None,
     details: dict[str, Any] | None = None,
     ip: str | None = None,
     fetch_pk: bool = True,
 ) -> AuditEvent:
     """Write one audit event; ``fetch_pk=False`` (the event's id is not needed) lets it go
-    out with the next statement inside :func:`eportal.db.prepared.pipeline`."""
+    out with the next statement inside :func:`eportal.db.prepared.pipeline`.
+
+    ``subject``: the patient the event is about; by default the object when it is a patient,
+    else the object's own patient (a consultation's, an appointment's), else the acting
+    patient. A representative acting for someone passes that person.
+    """
     if staff is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
@@ -112,6 +119,9 @@ def record(
             clinic = obj
         if clinic is None and staff is not None:
             clinic = staff.clinic
+    subject_id = _subject_id(subject, obj, patient)
+    if action == "admin.delete" and isinstance(obj, Patient):
+        subject_id = None  # the event would protect the row from its own deletion (PROTECT)
     object_repr = ""
     if obj is not None:
         object_repr = obj.masked_national_id if isinstance(obj, Patient) else str(obj)
@@ -122,9 +132,23 @@ def record(
         clinic=clinic,
         staff=staff,
         patient=patient,
+        subject_id=subject_id,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=object_repr[:200],
         details=details or {},
         ip=ip or client_ip(request),
     )
+
+
+def _subject_id(
+    subject: Patient | None, obj: models.Model | None, patient: Patient | None
+) -> int | None:
+    if subject is not None:
+        return subject.pk
+    if isinstance(obj, Patient):
+        return obj.pk
+    own = getattr(obj, "patient_id", None)
+    if isinstance(own, int):
+        return own
+    return patient.pk if patient is not None else None

@@ -435,6 +435,18 @@ class AuditEvent(models.Model):
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("patient")
     )
+    #: The patient whose data the event is about (the patient themself, or the patient whose
+    #: consultation, appointment or record a staff member or a representative opened): the
+    #: patient's own access log ("Hvem har sett mine opplysninger") reads by it.
+    subject = models.ForeignKey(
+        Patient,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_about",
+        verbose_name=_("about patient"),
+        db_index=False,  # audit_subject_created leads with it
+    )
     action = models.CharField(_("action"), max_length=64)
     object_type = models.CharField(_("object type"), max_length=64, blank=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
@@ -451,6 +463,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["clinic", "-created"], name="audit_clinic_created"),
             models.Index(fields=["action"], name="audit_action"),
+            models.Index(fields=["subject", "-created"], name="audit_subject_created"),
         ]
 
     def __str__(self) -> str:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
-from .models import Clinic, Patient
+from .audit import action_label
+from .models import AuditEvent, Clinic, Patient, User
 from .national_id import LOGIN_KINDS
 
 _EP_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
@@ -101,3 +105,67 @@ def public_url(request: HttpRequest | None, path: str) -> str:
 def public_entry_url(request: HttpRequest, clinic: Clinic) -> str:
     """The self-service link the clinic puts on its own website."""
     return public_url(request, clinic.entry_path())
+
+
+#: One page of the patient's access log.
+ACCESS_LOG_PAGE = 50
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One line of the patient's access log: when, who (name and role), what."""
+
+    when: datetime.datetime
+    who: str
+    role: str
+    what: str
+
+
+def staff_role(user: User) -> str:
+    """A staff member's role in words, as a patient reads it."""
+    if user.practitioner_id is not None and user.practitioner is not None:
+        return user.practitioner.get_role_display()
+    if user.is_reception:
+        return str(_("Reception"))
+    if user.is_superuser:
+        return str(_("ePortal operations"))
+    return str(_("Clinic administrator"))
+
+
+def staff_display_name(user: User) -> str:
+    """The name a patient sees: the staff member's own, else their practitioner's; never
+    the email address (an account name is not for patients)."""
+    full = user.get_full_name().strip()
+    if full:
+        return full
+    if user.practitioner_id is not None and user.practitioner is not None:
+        return user.practitioner.name
+    return str(_("A member of staff"))
+
+
+def access_log(patient: Patient, *, page: int = 1) -> tuple[list[AccessEntry], bool]:
+    """"Hvem har sett mine opplysninger": each time staff opened or changed the patient's
+    data in ePortal, and each action a representative did for them, newest first; one
+    page, and whether an older page follows. One query whatever the log's length (the
+    ``audit_subject_created`` index; the staff member, their practitioner and the
+    representative come in the same query)."""
+    page = max(page, 1)
+    start = (page - 1) * ACCESS_LOG_PAGE
+    events = list(
+        AuditEvent.objects.filter(subject=patient)
+        .filter(
+            Q(actor_type=AuditEvent.ActorType.STAFF, staff__isnull=False)
+            | (Q(actor_type=AuditEvent.ActorType.PATIENT) & ~Q(patient=patient))
+        )
+        .select_related("staff__practitioner", "patient")
+        .order_by("-created", "-pk")[start : start + ACCESS_LOG_PAGE + 1]
+    )
+    entries = []
+    for event in events[:ACCESS_LOG_PAGE]:
+        if event.staff is not None and event.actor_type == AuditEvent.ActorType.STAFF:
+            who, role = staff_display_name(event.staff), staff_role(event.staff)
+        else:
+            who = event.patient.name if event.patient is not None else ""
+            role = str(_("Acting for you"))
+        entries.append(AccessEntry(event.created, who, role, action_label(event.action)))
+    return entries, len(events) > ACCESS_LOG_PAGE

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<str:ep_ident>/bankid/", views.bankid_start, name="bankid_start"),
     path("<str:ep_ident>/logout/", views.logout, name="logout"),
     path("<str:ep_ident>/home/", views.home, name="home"),
+    path("<str:ep_ident>/innsyn/", views.access_log, name="access_log"),
 ]

@@ -17,7 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinics import audit
 from clinics.audit import client_ip
+from clinics.converters import parse_id
 from clinics.models import Clinic, Patient
+from clinics.selectors import access_log as access_log_page
 from clinics.selectors import clinic_by_ep_ident
 
 from . import oidc, services
@@ -344,6 +346,23 @@ def logout(request: PatientRequest, ep_ident: str) -> HttpResponse:
     end_patient_session(request, reason="logout", patient=patient)
     messages.success(request, _("You are logged out."))
     return redirect("identification:start", ep_ident=ep_ident)
+
+
+@patient_required
+def access_log(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    """"Hvem har sett mine opplysninger": the staff reads of the patient's data and what
+    representatives did for them (clinics.selectors.access_log), 50 a page."""
+    patient = logged_in_patient(request)
+    page = parse_id(request.GET.get("page")) or 1
+    entries, older = access_log_page(patient, page=page)
+    context = {
+        "clinic": patient.clinic,
+        "entries": entries,
+        "page": page,
+        "older": page + 1 if older else None,
+        "newer": page - 1 if page > 1 else None,
+    }
+    return render(request, "identification/access_log.html", context)
 
 
 @patient_required
