@@ -11,6 +11,7 @@ instead of failing late, and an IntegrityError that still gets through becomes
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -239,7 +240,8 @@ def appointment_move(
             rules = settings_of_loaded_clinic(clinic)
             if now > cancel_deadline(appointment, rules.cancel_deadline_hours):
                 raise CancelTooLate
-            slots = list(
+            # Rows with the locking statement's annotations (offered, taken, held_for_other).
+            slots: list[Any] = list(
                 lock_slots_queryset(
                     slot_id=slot_id,
                     patient_id=patient.pk,
