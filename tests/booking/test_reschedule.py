@@ -240,9 +240,7 @@ def test_not_movable_cancelled_urgent_or_someone_elses(booked):
         move(w, w.new, appointment_id=10**9)
     unchanged(w)
     urgent_slot = make_slot(w.gp, w.ep, oslo(2026, 2, 2, 14, 0))
-    service_matrix_save(
-        clinic=w.clinic, service=Service.URGENT, cells=[(w.gp_list.pk, w.gp.pk)]
-    )
+    service_matrix_save(clinic=w.clinic, service=Service.URGENT, cells=[(w.gp_list.pk, w.gp.pk)])
     urgent = services.appointment_book(
         patient=w.patient, slot_id=urgent_slot.pk, reason="x", urgent=True
     )
