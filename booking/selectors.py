@@ -143,10 +143,21 @@ def active_offers(now: datetime.datetime | Now | None = None) -> QuerySet[SlotOf
 
 
 def free_slots(
-    *, practitioner_ids: list[int], start: datetime.datetime, end: datetime.datetime
+    *,
+    practitioner_ids: list[int],
+    start: datetime.datetime,
+    end: datetime.datetime,
+    moving: int | None = None,
 ) -> QuerySet[Slot]:
-    """Slots offered online starting in [start, end), ordered by time: one query."""
-    return (
+    """Slots offered online starting in [start, end), ordered by time: one query.
+
+    ``moving``: the id of the patient's appointment being moved ("Flytt timen"): it does not
+    make the slots it overlaps busy (it is freed by the move), but its own slot is left out.
+    """
+    booked = overlapping_booked()
+    if moving is not None:
+        booked = booked.exclude(pk=moving)
+    slots = (
         Slot.objects.filter(
             practitioner_id__in=practitioner_ids,
             start__gte=start,
@@ -156,7 +167,7 @@ def free_slots(
         )
         .filter(
             ~Exists(
-                overlapping_booked().filter(
+                booked.filter(
                     # Implied by the overlap (MAX_DURATION): whatever plan PostgreSQL picks
                     # (a probe per slot, or one hash of the appointments), it reads only the
                     # appointments around the window, never the practitioners' history.
@@ -173,20 +184,30 @@ def free_slots(
         .filter(~Exists(active_offers().filter(slot_id=OuterRef("pk"))))
         .order_by("start", "practitioner_id")
     )
+    if moving is not None:
+        slots = slots.filter(~Exists(Appointment.objects.filter(pk=moving, slot=OuterRef("pk"))))
+    return slots
 
 
 _FREE_SLOT_ROWS = PreparedQuery(
-    lambda practitioner_ids, start, end: free_slots(
-        practitioner_ids=practitioner_ids, start=start, end=end
+    lambda practitioner_ids, start, end, moving: free_slots(
+        practitioner_ids=practitioner_ids, start=start, end=end, moving=moving
     ).values_list("pk", "start", "practitioner_id")
 )
 
 
 def free_slot_rows(
-    *, practitioner_ids: list[int], start: datetime.datetime, end: datetime.datetime
+    *,
+    practitioner_ids: list[int],
+    start: datetime.datetime,
+    end: datetime.datetime,
+    moving: int | None = None,
 ) -> list[tuple[int, datetime.datetime, int]]:
-    """(id, start, practitioner id) of :func:`free_slots`, the query compiled once."""
-    return _FREE_SLOT_ROWS(practitioner_ids=list(practitioner_ids), start=start, end=end)
+    """(id, start, practitioner id) of :func:`free_slots`, the query compiled once (once
+    per shape: with and without ``moving``)."""
+    return _FREE_SLOT_ROWS(
+        practitioner_ids=list(practitioner_ids), start=start, end=end, moving=moving
+    )
 
 
 def first_free_slot(

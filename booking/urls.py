@@ -20,6 +20,12 @@ urlpatterns = [
     path("mine-timer/", views.mine, name="mine"),
     path("mine-timer/<id:appointment_id>/avbestill/", views.cancel, name="cancel"),
     path("mine-timer/<id:appointment_id>/kalender.ics", views.ics, name="ics"),
+    path("mine-timer/<id:appointment_id>/flytt/", views.move, name="move"),
+    path(
+        "mine-timer/<id:appointment_id>/flytt/<id:slot_id>/",
+        views.move_confirm,
+        name="move_confirm",
+    ),
     path("hastetime/", views.urgent, name="urgent"),
     path("hastetime/<id:slot_id>/", views.urgent_confirm, name="urgent_confirm"),
 ]

@@ -71,13 +71,58 @@ def _parse_week(value: str | None) -> datetime.date | None:
         return None
 
 
-def _chosen(practitioners: list[Practitioner], value: str | None) -> Practitioner:
-    wanted = parse_id(value)
-    if wanted is not None:
+def _chosen(
+    practitioners: list[Practitioner], value: str | None, default: int | None = None
+) -> Practitioner:
+    """The practitioner asked for (``?p=``), else ``default``, else the first offered."""
+    for wanted in (parse_id(value), default):
         for practitioner in practitioners:
             if practitioner.pk == wanted:
                 return practitioner
     return practitioners[0]
+
+
+def _week_context(
+    request: PatientRequest,
+    practitioners: list[Practitioner],
+    base_url: str,
+    *,
+    moving: int | None = None,
+    default: int | None = None,
+) -> dict[str, object]:
+    """The week grid of one practitioner's free times (the practitioner picker, week paging
+    and slot buttons linking to ``base_url<slot id>/``), shared by "Bestill time" and
+    "Flytt timen" (``moving``: the appointment being moved, see ``free_slots``; ``default``:
+    the practitioner shown when none is asked for). One query: the week's free slots."""
+    clinic = logged_in_patient(request).clinic
+    chosen = _chosen(practitioners, request.GET.get("p"), default)
+    now = timezone.now()
+    window = bookable_window(clinic, urgent=False, now=now)
+    first_monday = _monday(local_today(now))
+    last_monday = _monday(window.horizon_end.astimezone(local_tz()).date() - DAY)
+    monday = _parse_week(request.GET.get("week")) or first_monday
+    monday = min(max(monday, first_monday), last_monday)
+    start = max(local_midnight(monday), window.earliest)
+    end = min(local_midnight(monday + WEEK), window.horizon_end)
+    rows = []
+    if start < end:
+        rows = free_slot_rows(practitioner_ids=[chosen.pk], start=start, end=end, moving=moving)
+    days = week_days(monday, week_buttons(rows, chosen.name, base_url))
+    week_end = monday + 6 * DAY
+    return {
+        "chosen": chosen,
+        "picker": practitioner_picker(practitioners, chosen),
+        "days": days,
+        "week_grid": week_grid(days),
+        "any_free": bool(rows),
+        "week_label": _("%(first)s – %(last)s")
+        % {
+            "first": day_and_month(monday),
+            "last": long_date(week_end, weekday=False),
+        },
+        "prev_week": (monday - WEEK).isoformat() if monday > first_monday else None,
+        "next_week": (monday + WEEK).isoformat() if monday < last_monday else None,
+    }
 
 
 @patient_required
@@ -99,37 +144,8 @@ def book(request: PatientRequest, ep_ident: str) -> HttpResponse:
         # with the patient's row).
         context["at_limit"] = booking_settings(clinic).max_future_online
         return render(request, "booking/book.html", context)
-    chosen = _chosen(practitioners, request.GET.get("p"))
-    now = timezone.now()
-    window = bookable_window(clinic, urgent=False, now=now)
-    first_monday = _monday(local_today(now))
-    last_monday = _monday(window.horizon_end.astimezone(local_tz()).date() - DAY)
-    monday = _parse_week(request.GET.get("week")) or first_monday
-    monday = min(max(monday, first_monday), last_monday)
-    start = max(local_midnight(monday), window.earliest)
-    end = min(local_midnight(monday + WEEK), window.horizon_end)
-    rows = []
-    if start < end:
-        rows = free_slot_rows(practitioner_ids=[chosen.pk], start=start, end=end)
     base_url = cached_reverse("booking:book", clinic.ep_ident)
-    days = week_days(monday, week_buttons(rows, chosen.name, base_url))
-    week_end = monday + 6 * DAY
-    context.update(
-        {
-            "chosen": chosen,
-            "picker": practitioner_picker(practitioners, chosen),
-            "days": days,
-            "week_grid": week_grid(days),
-            "any_free": bool(rows),
-            "week_label": _("%(first)s – %(last)s")
-            % {
-                "first": day_and_month(monday),
-                "last": long_date(week_end, weekday=False),
-            },
-            "prev_week": (monday - WEEK).isoformat() if monday > first_monday else None,
-            "next_week": (monday + WEEK).isoformat() if monday < last_monday else None,
-        }
-    )
+    context.update(_week_context(request, practitioners, base_url))
     return render(request, "booking/book.html", context)
 
 
@@ -155,17 +171,27 @@ def first_free(request: PatientRequest, ep_ident: str) -> HttpResponse:
 
 
 def _alternatives(
-    request: PatientRequest, practitioner_ids: list[int], names: dict[int, str], *, urgent: bool
+    request: PatientRequest,
+    names: dict[int, str],
+    *,
+    urgent: bool,
+    base: str | None = None,
+    moving: int | None = None,
 ) -> list[SlotView]:
-    """A few fresh free slots to offer after a conflict (one query)."""
+    """A few fresh free slots to offer after a conflict (one query), linking to
+    ``base<slot id>/`` (by default the confirm pages of booking or urgent booking)."""
     clinic = logged_in_patient(request).clinic
     window = bookable_window(clinic, urgent=urgent)
-    base = reverse(
-        "booking:urgent" if urgent else "booking:book", kwargs={"ep_ident": clinic.ep_ident}
-    )
+    if base is None:
+        base = reverse(
+            "booking:urgent" if urgent else "booking:book", kwargs={"ep_ident": clinic.ep_ident}
+        )
     rows = list(
         free_slots(
-            practitioner_ids=practitioner_ids, start=window.earliest, end=window.horizon_end
+            practitioner_ids=list(names),
+            start=window.earliest,
+            end=window.horizon_end,
+            moving=moving,
         ).values_list("pk", "start", "practitioner_id")[:6]
     )
     by_day = slot_views(rows, names, base)
@@ -173,16 +199,21 @@ def _alternatives(
 
 
 def _offered_slot(
-    request: PatientRequest, slot_id: int, *, urgent: bool
+    request: PatientRequest, slot_id: int, *, urgent: bool, moving: int | None = None
 ) -> tuple[tuple[int, datetime.datetime, int] | None, dict[int, str]]:
     """The slot if it is offered to this patient right now, with its practitioner; else None,
-    plus the practitioners offered for the service."""
+    plus the practitioners offered for the service (``moving``: see ``free_slots``)."""
     patient = logged_in_patient(request)
     practitioners = practitioners_for(patient, "urgent" if urgent else "booking")
     names = {p.pk: p.name for p in practitioners}
     window = bookable_window(patient.clinic, urgent=urgent)
     row = (
-        free_slots(practitioner_ids=list(names), start=window.earliest, end=window.horizon_end)
+        free_slots(
+            practitioner_ids=list(names),
+            start=window.earliest,
+            end=window.horizon_end,
+            moving=moving,
+        )
         .filter(pk=slot_id)
         .values_list("pk", "start", "practitioner_id")
         .first()
@@ -198,9 +229,12 @@ def _conflict(
         "clinic": clinic,
         "code": code,
         "urgent": urgent,
-        "alternatives": _alternatives(request, list(names), names, urgent=urgent)
+        "alternatives": _alternatives(request, names, urgent=urgent)
         if code in {"taken", "unavailable"}
         else [],
+        "all_url": reverse(
+            "booking:urgent" if urgent else "booking:book", kwargs={"ep_ident": clinic.ep_ident}
+        ),
     }
     return render(request, "booking/conflict.html", context, status=409)
 
@@ -287,6 +321,11 @@ class AppointmentView:
     time: str
     can_cancel: bool
 
+    @property
+    def can_move(self) -> bool:
+        """Moved online until the cancel deadline, as it is cancelled; an urgent one not."""
+        return self.can_cancel and not self.appointment.urgent
+
 
 @patient_required
 def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
@@ -360,6 +399,151 @@ def cancel(request: PatientRequest, ep_ident: str, appointment_id: int) -> HttpR
             raise Http404
         messages.success(request, _("Your appointment is cancelled."))
     return redirect("booking:mine", ep_ident=ep_ident)
+
+
+# "Flytt timen" (docs/booking.md, "Reschedule"): another free time, in one step.
+
+
+def _not_movable(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    messages.error(request, _("This appointment cannot be moved online."))
+    return redirect("booking:mine", ep_ident=ep_ident)
+
+
+def _too_late_to_move(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    clinic = logged_in_patient(request).clinic
+    if clinic.phone:
+        text = _(
+            "It is too late to move the appointment online. Please call the clinic at %(phone)s."
+        ) % {"phone": clinic.phone_display}
+    else:
+        text = _("It is too late to move the appointment online. Please call the clinic.")
+    messages.error(request, text)
+    return redirect("booking:mine", ep_ident=ep_ident)
+
+
+def _move_refusal(
+    request: PatientRequest, ep_ident: str, appointment: Appointment
+) -> HttpResponse | None:
+    """None when the appointment may be moved online now (booked, ordinary, before the
+    cancel deadline); else the way back to "Mine timer" with the reason. The service checks
+    it all again under its locks."""
+    if appointment.status != Appointment.Status.BOOKED or appointment.urgent:
+        return _not_movable(request, ep_ident)
+    rules = booking_settings(logged_in_patient(request).clinic)
+    if timezone.now() > services.cancel_deadline(appointment, rules.cancel_deadline_hours):
+        return _too_late_to_move(request, ep_ident)
+    return None
+
+
+def _when(appointment: Appointment) -> dict[str, str]:
+    local = appointment.start.astimezone(local_tz())
+    return {"day": long_date(local.date()), "time": local_time(local)}
+
+
+def _move_url(ep_ident: str, appointment: Appointment) -> str:
+    return reverse("booking:move", kwargs={"ep_ident": ep_ident, "appointment_id": appointment.pk})
+
+
+@patient_required
+def move(request: PatientRequest, ep_ident: str, appointment_id: int) -> HttpResponse:
+    """'Flytt timen': the week grid of the free times of the practitioners the matrix offers
+    for booking (the appointment's own practitioner first shown), each linking to the move's
+    confirm page. Five queries at most: the session, the patient, the appointment, the
+    offered practitioners, the week's free slots."""
+    patient = logged_in_patient(request)
+    appointment = _appointment_or_404(request, appointment_id)
+    refusal = _move_refusal(request, ep_ident, appointment)
+    if refusal is not None:
+        return refusal
+    practitioners = practitioners_for(patient, "booking")
+    context: dict[str, object] = {
+        "clinic": patient.clinic,
+        "appointment": appointment,
+        "practitioners": practitioners,
+        **_when(appointment),
+    }
+    if practitioners:
+        context.update(
+            _week_context(
+                request,
+                practitioners,
+                _move_url(ep_ident, appointment),
+                moving=appointment.pk,
+                default=appointment.practitioner_id,
+            )
+        )
+    return render(request, "booking/move.html", context)
+
+
+def _move_conflict(
+    request: PatientRequest, appointment: Appointment, code: str, names: dict[int, str]
+) -> HttpResponse:
+    """The new time was taken or is no longer offered: the old booking stands, and fresh
+    free times link to the move's confirm pages (not to new bookings)."""
+    clinic = logged_in_patient(request).clinic
+    base = _move_url(clinic.ep_ident, appointment)
+    context = {
+        "clinic": clinic,
+        "code": code,
+        "urgent": False,
+        "alternatives": _alternatives(
+            request, names, urgent=False, base=base, moving=appointment.pk
+        ),
+        "all_url": base,
+        "kept": _when(appointment),
+    }
+    return render(request, "booking/conflict.html", context, status=409)
+
+
+@patient_required
+def move_confirm(
+    request: PatientRequest, ep_ident: str, appointment_id: int, slot_id: int
+) -> HttpResponse:
+    """The move's confirm page: the current time and the new one; its POST moves the
+    booking (``services.appointment_move``) and goes back to "Mine timer" with the new
+    time in a status message."""
+    patient = logged_in_patient(request)
+    appointment = _appointment_or_404(request, appointment_id)  # someone else's: 404
+    if request.method == "POST":
+        # The service checks everything again, under locks.
+        try:
+            moved = services.appointment_move(
+                patient=patient, appointment_id=appointment.pk, slot_id=slot_id, request=request
+            )
+        except services.CancelTooLate:
+            return _too_late_to_move(request, ep_ident)
+        except services.NotMovable:
+            return _not_movable(request, ep_ident)
+        except services.BookingError as error:
+            names = {p.pk: p.name for p in practitioners_for(patient, "booking")}
+            return _move_conflict(request, appointment, error.code, names)
+        messages.success(
+            request,
+            _("Your appointment is moved to %(day)s at %(time)s with %(practitioner)s.")
+            % {**_when(moved), "practitioner": moved.practitioner.name},
+        )
+        return redirect("booking:mine", ep_ident=ep_ident)
+    refusal = _move_refusal(request, ep_ident, appointment)
+    if refusal is not None:
+        return refusal
+    if slot_id == appointment.slot_id:
+        messages.info(request, _("Your appointment already has this time."))
+        return redirect("booking:mine", ep_ident=ep_ident)
+    row, names = _offered_slot(request, slot_id, urgent=False, moving=appointment.pk)
+    if row is None:
+        return _move_conflict(request, appointment, "unavailable", names)
+    local = row[1].astimezone(local_tz())
+    context = {
+        "clinic": patient.clinic,
+        "appointment": appointment,
+        "old": _when(appointment),
+        "new_day": long_date(local.date()),
+        "new_time": local_time(local),
+        "new_practitioner": names[row[2]],
+        "back_url": _move_url(ep_ident, appointment)
+        + f"?p={row[2]}&week={_monday(local.date()).isoformat()}",
+    }
+    return render(request, "booking/move_confirm.html", context)
 
 
 @patient_required

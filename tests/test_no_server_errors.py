@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -30,6 +31,8 @@ PATIENT_PATHS = [
     "/c/DEMO/mine-timer/",
     "/c/DEMO/mine-timer/1/avbestill/",
     "/c/DEMO/mine-timer/1/kalender.ics",
+    "/c/DEMO/mine-timer/1/flytt/",
+    "/c/DEMO/mine-timer/1/flytt/1/",
     "/c/DEMO/hastetime/",
     "/c/DEMO/hastetime/1/",
     "/c/DEMO/meldinger/",
@@ -84,6 +87,7 @@ def test_odd_paths_never_answer_500(client, demo, path):
     assert client.get(path).status_code < 500
 
 
+DAY = datetime.timedelta(days=1)
 HUGE = "9" * 20  # beyond any database integer
 
 
@@ -95,6 +99,9 @@ HUGE = "9" * 20  # beyond any database integer
         f"/c/DEMO/timer/bestilt/{HUGE}/",
         f"/c/DEMO/mine-timer/{HUGE}/avbestill/",
         f"/c/DEMO/mine-timer/{HUGE}/kalender.ics",
+        f"/c/DEMO/mine-timer/{HUGE}/flytt/",
+        f"/c/DEMO/mine-timer/{HUGE}/flytt/1/",
+        f"/c/DEMO/mine-timer/1/flytt/{HUGE}/",
         f"/c/DEMO/meldinger/{HUGE}/",
         f"/c/DEMO/meldinger/vedlegg/{HUGE}/",
         f"/c/DEMO/resept/{HUGE}/",
@@ -133,3 +140,27 @@ def test_staff_junk_in_the_econsult_inbox_never_answers_500(admin_client_for, de
     from clinics.models import User
 
     _hammer(admin_client_for(User.objects.get(email="lege@demo.eportal.invalid")), path)
+
+
+def test_junk_on_the_move_pages_of_a_real_booking_never_answers_500(
+    client, patient_client_for, demo
+):
+    from booking.selectors import bookable_window, free_slots
+    from booking.services import appointment_book, slots_generate
+    from delegation.selectors import practitioners_for
+
+    patient = Patient.objects.get(name="Kari Testesen")
+    window = bookable_window(patient.clinic, urgent=False)
+    offered = [p.pk for p in practitioners_for(patient, "booking")]
+    for practitioner_id in offered:
+        slots_generate(practitioner_id=practitioner_id)
+    own, other = free_slots(
+        practitioner_ids=offered, start=window.earliest + DAY, end=window.horizon_end
+    )[:2]
+    appointment = appointment_book(patient=patient, slot_id=own.pk, reason="x")
+    client = patient_client_for(patient)
+    for path in (
+        f"/c/DEMO/mine-timer/{appointment.pk}/flytt/",
+        f"/c/DEMO/mine-timer/{appointment.pk}/flytt/{other.pk}/",
+    ):
+        _hammer(client, path)

@@ -18,8 +18,9 @@ from django.http import HttpRequest
 from django.utils import timezone, translation
 
 from clinics import audit
-from clinics.models import Patient
-from clinics.selectors import may_use_portal
+from clinics.models import Clinic, Patient
+from clinics.selectors import may_use_portal, public_url
+from clinics.urlcache import cached_reverse
 
 from ..models import Appointment, Slot
 from ..queries import booking_transaction, lock_slots_queryset
@@ -131,7 +132,9 @@ def appointment_book(
             )
             # In the booking's transaction (the outbox pattern): the SMS exists exactly when
             # the booking does, and one commit covers both.
-            appointment_sms(appointment, patient, clinic, "booking_confirmation")
+            appointment_sms(
+                appointment, patient, clinic, "booking_confirmation", url=_mine_url(request, clinic)
+            )
     except IntegrityError:
         # A concurrent booking committed while we waited for the lock.
         mine = (
@@ -143,6 +146,12 @@ def appointment_book(
             return mine
         raise SlotTaken from None
     return appointment
+
+
+def _mine_url(request: HttpRequest | None, clinic: Clinic) -> str:
+    """ "Mine timer" as a link in an SMS: to move or cancel (through the login, which comes
+    back to it)."""
+    return public_url(request, cached_reverse("booking:mine", clinic.ep_ident))
 
 
 def cancel_deadline(appointment: Appointment, hours: int) -> datetime.datetime:
@@ -240,7 +249,7 @@ def appointment_move(
             rules = settings_of_loaded_clinic(clinic)
             if now > cancel_deadline(appointment, rules.cancel_deadline_hours):
                 raise CancelTooLate
-            # Annotated rows (offered, taken, held_for_other: lock_slots_queryset).
+            # Rows with the locking statement's annotations (offered, taken, held_for_other).
             slots: list[Any] = list(
                 lock_slots_queryset(
                     slot_id=slot_id,

@@ -32,16 +32,19 @@ def _when(start: datetime.datetime) -> dict[str, str]:
     }
 
 
-def appointment_sms(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
-    """Confirmation, reminder or cancellation: date, time, practitioner, clinic; no reason.
-    In the language the patient booked in, whoever causes it (a worker, staff in English)."""
+def appointment_sms(
+    appointment: Appointment, patient: Patient, clinic: Clinic, kind: str, **extra: str
+) -> None:
+    """Confirmation, reminder, move or cancellation: date, time, practitioner, clinic; no
+    reason (``extra``: further values of the text, such as the confirmation's ``url``). In
+    the language the patient booked in, whoever causes it (a worker, staff in English)."""
     if not patient.mobile:
         return
     language = appointment.language
     if language not in {code for code, _name in settings.LANGUAGES}:
         language = settings.LANGUAGE_CODE
     with translation.override(language):
-        _sms_in_language(appointment, patient, clinic, kind)
+        _sms_in_language(appointment, patient, clinic, kind, extra)
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,14 @@ _KINDS = {
 }
 
 
-def appointment_sms_text(appointment: Appointment, clinic: Clinic, kind: str) -> str:
+def appointment_sms_text(appointment: Appointment, clinic: Clinic, kind: str, **extra: str) -> str:
     """The SMS text of ``kind`` about ``appointment``, in the active language."""
     return sms_text(
         kind,
         **_when(appointment.start),
         practitioner=appointment.practitioner.name,
         clinic=clinic.name,
+        **extra,
     )
 
 
@@ -82,13 +86,15 @@ def _key(what: _Kind, appointment: Appointment) -> str | None:
     return f"{what.key}:{appointment.pk}"
 
 
-def _sms_in_language(appointment: Appointment, patient: Patient, clinic: Clinic, kind: str) -> None:
+def _sms_in_language(
+    appointment: Appointment, patient: Patient, clinic: Clinic, kind: str, extra: dict[str, str]
+) -> None:
     what = _KINDS[kind]
     try:
         sms_queue(
             clinic_id=clinic.pk,
             to=patient.mobile,
-            text=appointment_sms_text(appointment, clinic, kind),
+            text=appointment_sms_text(appointment, clinic, kind, **extra),
             purpose=kind,
             idempotency_key=_key(what, appointment),
             wait=what.wait,

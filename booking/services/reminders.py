@@ -22,8 +22,10 @@ def reminders_send(*, now: datetime.datetime | None = None) -> int:
 
     Sends from each clinic's ``reminder_time`` (local) on the day before, for
     ``REMINDER_WINDOW`` (a run delayed for hours, a worker that was down, sends no SMS late
-    at night); run it often (beat, every 15 minutes). An appointment booked after that day's
-    reminder time gets none: its confirmation has just come. The conditional update on
+    at night); run it often (beat, every 15 minutes). An appointment booked (or moved) after
+    that day's reminder time gets none: its confirmation (or move SMS) has just come. A
+    moved appointment is due again (``appointment_move`` clears ``reminder_sent_at``; the
+    SMS's key counts the move). The conditional update on
     ``reminder_sent_at`` and the SMS idempotency key make a second run, or two workers at
     once, send nothing more.
     """
@@ -49,8 +51,8 @@ def reminders_send(*, now: datetime.datetime | None = None) -> int:
         opens = datetime.datetime.combine(today, reminder_time, tzinfo=tz)
         if not opens <= now < opens + REMINDER_WINDOW:
             continue  # not yet, or too late today: no SMS late at night
-        if opens <= appointment.created <= now:
-            continue  # booked after the reminders went out: its confirmation just came
+        if opens <= (appointment.moved_at or appointment.created) <= now:
+            continue  # booked or moved after the reminders went out: its SMS just came
         with transaction.atomic():
             claimed = Appointment.objects.filter(
                 pk=appointment.pk, status=Status.BOOKED, reminder_sent_at__isnull=True
