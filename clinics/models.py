@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -204,6 +205,14 @@ class Patient(models.Model):
         help_text=_("The mobile number registered in the patient's record, in E.164 form."),
     )
     journal_active = models.BooleanField(_("active record"), default=True)
+    confidential_address = models.BooleanField(
+        _("confidential address"),
+        default=False,
+        help_text=_(
+            "Kode 6 or 7 (sperret adresse): the patient can neither act for others in the "
+            "portal nor be acted for."
+        ),
+    )
     patient_list = models.ForeignKey(
         PatientList,
         on_delete=models.SET_NULL,
@@ -302,6 +311,148 @@ class Medication(models.Model):
     def addictive(self) -> bool:
         """A- or B-preparation: never renewed online."""
         return self.group in (self.Group.A, self.Group.B)
+
+
+class ParentChild(models.Model):
+    """A parent and a child at the clinic, from the journal's export (docs/acting-for-others.md).
+
+    Whether the parent may act for the child is computed each time from these two flags, the
+    child's date of birth (its identity number) and both sides' confidential address
+    (``clinics.selectors.may_act_for``); nothing else is stored.
+    """
+
+    parent = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="children_links", verbose_name=_("parent")
+    )
+    child = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="parent_links", verbose_name=_("child")
+    )
+    same_address = models.BooleanField(
+        _("same registered address"),
+        default=False,
+        help_text=_("The parent shares the child's address in the population register."),
+    )
+    parental_responsibility = models.BooleanField(_("parental responsibility"), default=False)
+
+    class Meta:
+        verbose_name = _("parent and child")
+        verbose_name_plural = _("parents and children")
+        ordering = ["parent_id", "child_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "child"], name="parent_child_once"),
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("child")), name="parent_child_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent_id} → {self.child_id}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.parent_id and self.child_id and self.parent.clinic_id != self.child.clinic_id:
+            raise ValidationError(_("The parent and the child must be patients of one clinic."))
+
+
+class PowerOfAttorney(models.Model):
+    """A power of attorney (fullmakt): the giver lets the holder use the portal for them for
+    some services, from one day to another (docs/acting-for-others.md).
+
+    Ended, never deleted: ``ended_at`` (and ``ended_by``, the giver or the holder; empty when
+    a later import ended it). At most one open power of attorney per giver and holder.
+    """
+
+    class Service(models.TextChoices):
+        # The values of delegation.models.Service (which clinics may not import):
+        # tests/clinics/test_acting_for_others.py keeps them in step.
+        BOOKING = "booking", _("Appointment booking")
+        ECONSULT = "econsult", _("eConsultation")
+        RENEWAL = "renewal", _("Prescription renewal")
+
+    class Source(models.TextChoices):
+        IMPORT = "import", _("Imported from the journal")
+        PORTAL = "portal", _("Given in the portal")
+
+    giver = models.ForeignKey(
+        Patient,
+        on_delete=models.CASCADE,
+        related_name="attorneys_given",
+        verbose_name=_("giver"),
+    )
+    holder = models.ForeignKey(
+        Patient,
+        on_delete=models.CASCADE,
+        related_name="attorneys_held",
+        verbose_name=_("holder"),
+    )
+    valid_from = models.DateField(_("valid from"))
+    #: Inclusive; empty: until further notice (only an import can say so).
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    covers_booking = models.BooleanField(_("appointment booking"), default=False)
+    covers_econsult = models.BooleanField(_("eConsultation"), default=False)
+    covers_renewal = models.BooleanField(_("prescription renewal"), default=False)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        Patient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ended by"),
+    )
+
+    class Meta:
+        verbose_name = _("power of attorney")
+        verbose_name_plural = _("powers of attorney")
+        ordering = ["valid_from", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["giver", "holder"],
+                condition=models.Q(ended_at__isnull=True),
+                name="attorney_one_open_per_pair",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(giver=models.F("holder")), name="attorney_not_self"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True)
+                | models.Q(valid_to__gte=models.F("valid_from")),
+                name="attorney_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(covers_booking=True)
+                | models.Q(covers_econsult=True)
+                | models.Q(covers_renewal=True),
+                name="attorney_covers_a_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never a name or an identity number: this goes into the audit log.
+        return f"Power of attorney {self.pk}"
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The services covered, in the order of :class:`Service`."""
+        return tuple(
+            service for service in self.Service.values if getattr(self, f"covers_{service}")
+        )
+
+    def service_labels(self) -> list[str]:
+        return [str(self.Service(service).label) for service in self.services]
+
+    def covers(self, service: str) -> bool:
+        return service in self.services
+
+    def valid_on(self, day: datetime.date) -> bool:
+        """Not ended, and ``day`` between the dates (both inclusive)."""
+        return (
+            self.ended_at is None
+            and self.valid_from <= day
+            and (self.valid_to is None or day <= self.valid_to)
+        )
 
 
 class UserManager(BaseUserManager["User"]):

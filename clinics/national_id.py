@@ -165,3 +165,38 @@ def make(
             continue
         return base + d1 + d2
     raise ValueError("no valid identity number for that date")  # pragma: no cover
+
+
+def birth_date(number: str) -> datetime.date | None:
+    """The date of birth in a stored identity number, whatever its kind: a D-number's day is
+    the first digit + 4 (day + 40), an H-number's month + 40, a synthetic test number's month
+    + 80 (synthetic numbers are read here even where new ones are not accepted: a stored one
+    was accepted when it came in). None for an FH-number (no date of birth by design) or a
+    number that is not valid."""
+    try:
+        return parse(number, allow_synthetic=True).birth_date
+    except ValidationError:
+        return None
+
+
+def age_on(number: str, day: datetime.date) -> int | None:
+    """The age in whole years on ``day`` of the person with this identity number (a birthday
+    counts from its first day; someone born on 29 February turns a year older on 1 March in
+    other years). None when the number carries no date of birth."""
+    born = birth_date(number)
+    if born is None:
+        return None
+    return age_of(born, day)
+
+
+def age_of(born: datetime.date, day: datetime.date) -> int:
+    """Whole years from ``born`` to ``day``."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def birthday(born: datetime.date, age: int) -> datetime.date:
+    """The day someone born on ``born`` turns ``age`` (29 February: 1 March in other years)."""
+    try:
+        return born.replace(year=born.year + age)
+    except ValueError:
+        return datetime.date(born.year + age, 3, 1)

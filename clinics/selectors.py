@@ -14,8 +14,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from .audit import action_label
-from .models import AuditEvent, Clinic, Patient, User
-from .national_id import LOGIN_KINDS
+from .models import AuditEvent, Clinic, ParentChild, Patient, PowerOfAttorney, User
+from .national_id import LOGIN_KINDS, age_on, birth_date, birthday
 
 _EP_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
@@ -144,7 +144,7 @@ def staff_display_name(user: User) -> str:
 
 
 def access_log(patient: Patient, *, page: int = 1) -> tuple[list[AccessEntry], bool]:
-    """"Hvem har sett mine opplysninger": each time staff opened or changed the patient's
+    """ "Hvem har sett mine opplysninger": each time staff opened or changed the patient's
     data in ePortal, and each action a representative did for them, newest first; one
     page, and whether an older page follows. One query whatever the log's length (the
     ``audit_subject_created`` index; the staff member, their practitioner and the
@@ -169,3 +169,256 @@ def access_log(patient: Patient, *, page: int = 1) -> tuple[list[AccessEntry], b
             role = str(_("Acting for you"))
         entries.append(AccessEntry(event.created, who, role, action_label(event.action)))
     return entries, len(events) > ACCESS_LOG_PAGE
+
+
+# Acting for others (docs/acting-for-others.md): the one place of the rules. Pure functions
+# decide from what they are given; the reads around them take a constant number of queries.
+
+#: A parent acts for a child until the child's 12th birthday (Helsenorge's rule).
+CHILD_AGE_LIMIT = 12
+#: A power of attorney is given by someone aged 16 or more to someone aged 18 or more.
+ATTORNEY_GIVER_MIN_AGE = 16
+ATTORNEY_HOLDER_MIN_AGE = 18
+#: The services a power of attorney can cover; an urgent appointment is a booking.
+ATTORNEY_SERVICE_FOR = {"booking": "booking", "urgent": "booking", "econsult": "econsult",
+                        "renewal": "renewal"}  # fmt: skip
+
+
+class Refusal:
+    """Why someone may not act for someone else (``Acting.reason``)."""
+
+    SELF = "self"
+    OTHER_CLINIC = "other_clinic"
+    CONFIDENTIAL_ADDRESS = "confidential_address"
+    NOT_IN_PORTAL = "not_in_portal"  # the subject may not use the portal (rules 3 and 5)
+    NO_RELATION = "no_relation"
+    CHILD_TOO_OLD = "child_too_old"  # 12 or older, or no date of birth
+    NO_PARENTAL_RESPONSIBILITY = "no_parental_responsibility"
+    NOT_SAME_ADDRESS = "not_same_address"
+    ATTORNEY_NOT_VALID = "attorney_not_valid"  # not yet, expired or ended
+    SERVICE_NOT_COVERED = "service_not_covered"
+    AGE = "age"  # giver under 16 or holder under 18
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The answer of :func:`may_act_for`: true when allowed, with what it rests on (``via``:
+    ``"parent"`` or ``"attorney"``), else false with the ``reason`` (a :class:`Refusal`)."""
+
+    allowed: bool
+    reason: str = ""
+    via: str = ""
+    #: The power of attorney it rests on, when ``via == "attorney"``.
+    attorney: PowerOfAttorney | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+@dataclass(frozen=True)
+class Representation:
+    """One line of :func:`represented_by` or :func:`may_act_for_list`: the other person, on
+    what ground, for which services, until when (None: until further notice)."""
+
+    patient: Patient
+    via: str
+    services: tuple[str, ...]
+    until: datetime.date | None
+    attorney: PowerOfAttorney | None = None
+
+
+def is_child_on(child: Patient, day: datetime.date) -> bool:
+    """Under 12 on ``day``, from the date of birth in the identity number (D-numbers,
+    H-numbers and synthetic numbers too); a number without a date of birth is not a child's.
+    Computed each time: a parent loses the child on the 12th birthday, with nothing stored."""
+    age = age_on(child.national_id, day)
+    return age is not None and age < CHILD_AGE_LIMIT
+
+
+def parent_may_act(link: ParentChild, day: datetime.date) -> Acting:
+    """The parent-and-child rule alone: parental responsibility, the child's registered
+    address shared, the child under 12 on ``day``; nobody with a confidential address.
+    ``link.parent`` and ``link.child`` are read."""
+    parent, child = link.parent, link.child
+    if parent.confidential_address or child.confidential_address:
+        return Acting(False, Refusal.CONFIDENTIAL_ADDRESS)
+    if not link.parental_responsibility:
+        return Acting(False, Refusal.NO_PARENTAL_RESPONSIBILITY)
+    if not link.same_address:
+        return Acting(False, Refusal.NOT_SAME_ADDRESS)
+    if not is_child_on(child, day):
+        return Acting(False, Refusal.CHILD_TOO_OLD)
+    return Acting(True, via="parent")
+
+
+def attorney_ages_allowed(giver_id: str, holder_id: str, day: datetime.date) -> bool:
+    """Giver 16 or older and holder 18 or older on ``day`` (identity numbers)."""
+    giver_age = age_on(giver_id, day)
+    holder_age = age_on(holder_id, day)
+    return (
+        giver_age is not None
+        and holder_age is not None
+        and giver_age >= ATTORNEY_GIVER_MIN_AGE
+        and holder_age >= ATTORNEY_HOLDER_MIN_AGE
+    )
+
+
+def attorney_may_act(attorney: PowerOfAttorney, service: str | None, day: datetime.date) -> Acting:
+    """The power-of-attorney rule alone: valid on ``day`` (not ended, between its dates),
+    covering ``service`` (None: any service it covers), the ages, nobody with a confidential
+    address. ``attorney.giver`` and ``attorney.holder`` are read."""
+    giver, holder = attorney.giver, attorney.holder
+    if giver.confidential_address or holder.confidential_address:
+        return Acting(False, Refusal.CONFIDENTIAL_ADDRESS)
+    if not attorney.valid_on(day):
+        return Acting(False, Refusal.ATTORNEY_NOT_VALID)
+    if not attorney_ages_allowed(giver.national_id, holder.national_id, day):
+        return Acting(False, Refusal.AGE)
+    if service is not None:
+        covered = ATTORNEY_SERVICE_FOR.get(service)
+        if covered is None or not attorney.covers(covered):
+            return Acting(False, Refusal.SERVICE_NOT_COVERED)
+    return Acting(True, via="attorney", attorney=attorney)
+
+
+def decide_acting(
+    holder: Patient,
+    subject: Patient,
+    service: str | None,
+    day: datetime.date,
+    *,
+    links: list[ParentChild],
+    attorneys: list[PowerOfAttorney],
+) -> Acting:
+    """Whether ``holder`` may act for ``subject`` on ``day`` for ``service`` (None: at all),
+    from the parent-and-child links and powers of attorney between the two: pure, no query.
+    Reads ``subject.clinic`` (:func:`may_use_portal`)."""
+    if holder.pk == subject.pk:
+        return Acting(False, Refusal.SELF)
+    if holder.clinic_id != subject.clinic_id:
+        return Acting(False, Refusal.OTHER_CLINIC)
+    if holder.confidential_address or subject.confidential_address:
+        return Acting(False, Refusal.CONFIDENTIAL_ADDRESS)
+    if not may_use_portal(subject):
+        return Acting(False, Refusal.NOT_IN_PORTAL)
+    refusals = []
+    for link in links:
+        if link.parent_id == holder.pk and link.child_id == subject.pk:
+            answer = parent_may_act(link, day)
+            if answer:
+                return answer
+            refusals.append(answer)
+    for attorney in attorneys:
+        if attorney.holder_id == holder.pk and attorney.giver_id == subject.pk:
+            answer = attorney_may_act(attorney, service, day)
+            if answer:
+                return answer
+            refusals.append(answer)
+    return refusals[0] if refusals else Acting(False, Refusal.NO_RELATION)
+
+
+def may_act_for(
+    holder: Patient, subject: Patient, service: str | None, today: datetime.date
+) -> Acting:
+    """Whether ``holder`` may use the portal for ``subject`` today, for ``service`` (a value
+    of ``delegation.models.Service``; None: for anything at all). The answer carries the
+    reason when not. Two queries, whatever the data: ask it on every request of someone
+    acting for another. Reads ``subject.clinic``: pass a subject read with its clinic."""
+    if holder.pk == subject.pk or holder.clinic_id != subject.clinic_id:
+        return decide_acting(holder, subject, service, today, links=[], attorneys=[])
+    links = list(
+        ParentChild.objects.select_related("parent", "child").filter(
+            parent_id=holder.pk, child_id=subject.pk
+        )
+    )
+    attorneys = list(
+        PowerOfAttorney.objects.select_related("giver", "holder").filter(
+            holder_id=holder.pk, giver_id=subject.pk, ended_at__isnull=True
+        )
+    )
+    return decide_acting(holder, subject, service, today, links=links, attorneys=attorneys)
+
+
+def _child_until(child: Patient) -> datetime.date | None:
+    born = birth_date(child.national_id)
+    if born is None:  # pragma: no cover - such a child is never allowed
+        return None
+    return birthday(born, CHILD_AGE_LIMIT) - datetime.timedelta(days=1)
+
+
+def may_act_for_list(patient: Patient, today: datetime.date) -> list[Representation]:
+    """Everyone ``patient`` may act for today: children under 12 and givers of a power of
+    attorney valid today, in name order. Two queries for any number."""
+    if patient.confidential_address:
+        return []
+    found: list[Representation] = []
+    links = ParentChild.objects.select_related("parent", "child__clinic").filter(
+        parent_id=patient.pk, child__clinic_id=patient.clinic_id
+    )
+    for link in links:
+        link.parent = patient
+        if decide_acting(patient, link.child, None, today, links=[link], attorneys=[]):
+            found.append(Representation(link.child, "parent", (), _child_until(link.child)))
+    attorneys = PowerOfAttorney.objects.select_related("giver__clinic").filter(
+        holder_id=patient.pk, giver__clinic_id=patient.clinic_id, ended_at__isnull=True
+    )
+    for attorney in attorneys:
+        attorney.holder = patient
+        answer = decide_acting(patient, attorney.giver, None, today, links=[], attorneys=[attorney])
+        if answer:
+            found.append(
+                Representation(
+                    attorney.giver, "attorney", attorney.services, attorney.valid_to, attorney
+                )
+            )
+    return sorted(found, key=lambda r: (r.patient.name, r.patient.pk, r.via))
+
+
+def represented_by(patient: Patient, today: datetime.date) -> list[Representation]:
+    """Everyone who may act for ``patient`` today: parents (while the patient is under 12)
+    and holders of a power of attorney valid today, in name order. Two queries for any
+    number. Reads ``patient.clinic``."""
+    if patient.confidential_address or not may_use_portal(patient):
+        return []
+    found: list[Representation] = []
+    links = ParentChild.objects.select_related("parent").filter(
+        child_id=patient.pk, parent__clinic_id=patient.clinic_id
+    )
+    for link in links:
+        link.child = patient
+        if decide_acting(link.parent, patient, None, today, links=[link], attorneys=[]):
+            found.append(Representation(link.parent, "parent", (), _child_until(patient)))
+    attorneys = PowerOfAttorney.objects.select_related("holder").filter(
+        giver_id=patient.pk, holder__clinic_id=patient.clinic_id, ended_at__isnull=True
+    )
+    for attorney in attorneys:
+        attorney.giver = patient
+        if decide_acting(attorney.holder, patient, None, today, links=[], attorneys=[attorney]):
+            found.append(
+                Representation(
+                    attorney.holder, "attorney", attorney.services, attorney.valid_to, attorney
+                )
+            )
+    return sorted(found, key=lambda r: (r.patient.name, r.patient.pk, r.via))
+
+
+def patient_attorneys(patient: Patient, today: datetime.date) -> list[PowerOfAttorney]:
+    """The powers of attorney ``patient`` has given or holds that are not ended or expired
+    (the page "Powers of attorney"), with the other side read: one query."""
+    return list(
+        PowerOfAttorney.objects.select_related("giver", "holder")
+        .filter(Q(giver_id=patient.pk) | Q(holder_id=patient.pk), ended_at__isnull=True)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .order_by("valid_from", "pk")
+    )
+
+
+def patient_attorney(patient: Patient, attorney_id: int) -> PowerOfAttorney | None:
+    """One open power of attorney ``patient`` gave or holds; None for anyone else's (the
+    page answers 404: another's id reads as missing)."""
+    return (
+        PowerOfAttorney.objects.select_related("giver", "holder")
+        .filter(Q(giver_id=patient.pk) | Q(holder_id=patient.pk), ended_at__isnull=True)
+        .filter(pk=attorney_id)
+        .first()
+    )
