@@ -22,23 +22,31 @@ from typing import Any, Protocol
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from .models import (
     Clinic,
     Medication,
+    ParentChild,
     Patient,
     PatientList,
+    PowerOfAttorney,
     Practitioner,
     atc_validator,
     ep_ident_validator,
     key_validator,
 )
+from .national_id import age_of, birth_date, compact
 from .national_id import parse as parse_national_id
 from .phones import normalise_mobile
+from .selectors import ATTORNEY_GIVER_MIN_AGE, ATTORNEY_HOLDER_MIN_AGE
 
 FORMAT = "eportal-clinic/1"
 LOGIN_METHODS = ("bankid", "sms")
-CORE_KEYS = ("format", "clinic", "practitioners", "patient_lists", "patients")
+CORE_KEYS = (
+    "format", "clinic", "practitioners", "patient_lists", "patients", "parent_child",
+    "powers_of_attorney",
+)  # fmt: skip
 
 
 class ImportFailed(Exception):
@@ -271,10 +279,16 @@ def _validate(data: Any, ctx: ImportContext) -> dict:
                     row.get("journal_active"), f"{place}.journal_active", ctx, True
                 ),
                 "patient_list": patient_list,
+                "confidential_address": _bool(
+                    row.get("confidential_address"), f"{place}.confidential_address", ctx, False
+                ),
                 "medications": _medications(row, place, ctx),
             }
         )
     clean["patients"] = patients
+    by_id = {p["national_id"]: p for p in patients if p["national_id"]}
+    clean["parent_child"] = _parent_child(data, by_id, ctx)
+    clean["powers_of_attorney"] = _powers_of_attorney(data, by_id, ctx)
 
     for section in sections():
         if section.key in data and data[section.key] is not None:
@@ -387,6 +401,253 @@ def _export_medication(med: Medication) -> dict[str, Any]:
     }
 
 
+# Acting for others (docs/acting-for-others.md): the rules of clinics.selectors, checked on
+# the way in so that a file never holds a relation the portal would refuse at once.
+
+PARENT_CHILD_FIELDS = ("parent", "child", "same_address", "parental_responsibility")
+ATTORNEY_FIELDS = ("giver", "holder", "valid_from", "valid_to", "services", "source")
+
+
+def _person(
+    row: dict, name: str, at: str, by_id: dict[str, dict], ctx: ImportContext
+) -> dict | None:
+    """The file's patient that ``row[name]`` names by identity number, else an error."""
+    value = row.get(name)
+    if not isinstance(value, str) or not value.strip():
+        ctx.error(f"{at}.{name}", "is required")
+        return None
+    patient = by_id.get(compact(value))
+    if patient is None:
+        # The number is not repeated: error reports end up in terminals and logs.
+        ctx.error(f"{at}.{name}", "is not the national_id of a patient in this file")
+        return None
+    if patient["confidential_address"]:
+        ctx.error(
+            f"{at}.{name}",
+            "has a confidential address (kode 6/7): can neither act for others nor be acted for",
+        )
+    return patient
+
+
+def _known_fields(row: dict, fields: tuple[str, ...], at: str, ctx: ImportContext) -> None:
+    for name in row:
+        if name not in fields:
+            ctx.error(f"{at}.{name}", "is not a known field")
+
+
+def _parent_child(data: dict, by_id: dict[str, dict], ctx: ImportContext) -> list[dict] | None:
+    """``parent_child[]``; None when the file has no such section (the links stay)."""
+    if data.get("parent_child") is None:
+        return None
+    found, seen = [], set()
+    for at, row in _rows(_list(data, "parent_child", ctx), "parent_child", ctx):
+        _known_fields(row, PARENT_CHILD_FIELDS, at, ctx)
+        parent = _person(row, "parent", at, by_id, ctx)
+        child = _person(row, "child", at, by_id, ctx)
+        same_address = _bool(row.get("same_address"), f"{at}.same_address", ctx, False)
+        responsibility = _bool(
+            row.get("parental_responsibility"), f"{at}.parental_responsibility", ctx, False
+        )
+        if parent is None or child is None:
+            continue
+        pair = (parent["national_id"], child["national_id"])
+        if pair[0] == pair[1]:
+            ctx.error(f"{at}.child", "is the parent themselves")
+            continue
+        if pair in seen:
+            ctx.error(at, "the same parent and child appear twice")
+        seen.add(pair)
+        parent_born, child_born = birth_date(pair[0]), birth_date(pair[1])
+        if parent_born and child_born and child_born <= parent_born:
+            ctx.error(f"{at}.child", "is not younger than the parent")
+        found.append(
+            {
+                "parent": pair[0],
+                "child": pair[1],
+                "same_address": same_address,
+                "parental_responsibility": responsibility,
+            }
+        )
+    return found
+
+
+def _age_at_least(national_id: str, day: datetime.date, years: int) -> bool | None:
+    born = birth_date(national_id)
+    return None if born is None else age_of(born, day) >= years
+
+
+def _powers_of_attorney(
+    data: dict, by_id: dict[str, dict], ctx: ImportContext
+) -> list[dict] | None:
+    """``powers_of_attorney[]``; None when the file has no such section."""
+    if data.get("powers_of_attorney") is None:
+        return None
+    found, seen = [], set()
+    for at, row in _rows(_list(data, "powers_of_attorney", ctx), "powers_of_attorney", ctx):
+        _known_fields(row, ATTORNEY_FIELDS, at, ctx)
+        giver = _person(row, "giver", at, by_id, ctx)
+        holder = _person(row, "holder", at, by_id, ctx)
+        valid_from = _date(row.get("valid_from"), f"{at}.valid_from", ctx)
+        if valid_from is None and row.get("valid_from") is None:
+            ctx.error(f"{at}.valid_from", "is required")
+        valid_to = _date(row.get("valid_to"), f"{at}.valid_to", ctx)
+        if valid_from and valid_to and valid_to < valid_from:
+            ctx.error(f"{at}.valid_to", "is before valid_from")
+        services = _attorney_services(row.get("services"), f"{at}.services", ctx)
+        source = row.get("source", PowerOfAttorney.Source.IMPORT)
+        if source not in PowerOfAttorney.Source.values:
+            ctx.error(f"{at}.source", 'must be "import" or "portal"')
+        if giver is None or holder is None:
+            continue
+        pair = (giver["national_id"], holder["national_id"])
+        if pair[0] == pair[1]:
+            ctx.error(f"{at}.holder", "is the giver themselves")
+            continue
+        if pair in seen:
+            ctx.error(at, "the same giver and holder appear twice")
+        seen.add(pair)
+        if valid_from is not None:
+            for name, national_id, years in (
+                ("giver", pair[0], ATTORNEY_GIVER_MIN_AGE),
+                ("holder", pair[1], ATTORNEY_HOLDER_MIN_AGE),
+            ):
+                old_enough = _age_at_least(national_id, valid_from, years)
+                if old_enough is None:
+                    ctx.error(f"{at}.{name}", "has no date of birth in the identity number")
+                elif not old_enough:
+                    ctx.error(f"{at}.{name}", f"is younger than {years} on valid_from")
+        found.append(
+            {
+                "giver": pair[0],
+                "holder": pair[1],
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "services": services,
+                "source": source,
+            }
+        )
+    return found
+
+
+def _attorney_services(value: Any, place: str, ctx: ImportContext) -> list[str]:
+    known = PowerOfAttorney.Service.values
+    if not isinstance(value, list) or not value:
+        ctx.error(place, f"must be a list of one or more of {', '.join(known)}")
+        return []
+    found: list[str] = []
+    for j, service in enumerate(value):
+        if service not in known:
+            ctx.error(f"{place}[{j}]", f"must be one of {', '.join(known)}")
+        elif service in found:
+            ctx.error(f"{place}[{j}]", "is listed twice")
+        else:
+            found.append(service)
+    return found
+
+
+def _sync_parent_child(clinic: Clinic, rows: list[dict] | None, ctx: ImportContext) -> None:
+    """The section, when present, is the clinic's whole set of links: created, updated, and
+    the ones no longer in the file removed (they are the register's, not history)."""
+    if rows is None:
+        return
+    by_id = {p.national_id: p for p in clinic.patients.all()}
+    existing = {
+        (link.parent_id, link.child_id): link
+        for link in ParentChild.objects.filter(parent__clinic=clinic)
+    }
+    seen = set()
+    for row in rows:
+        parent, child = by_id[row["parent"]], by_id[row["child"]]
+        seen.add((parent.pk, child.pk))
+        values = {
+            "same_address": row["same_address"],
+            "parental_responsibility": row["parental_responsibility"],
+        }
+        link = existing.get((parent.pk, child.pk))
+        if link is None:
+            ParentChild.objects.create(parent=parent, child=child, **values)
+            ctx.count("parent-child links created")
+        elif _sync(link, values):
+            ctx.count("parent-child links updated")
+    gone = [link.pk for pair, link in existing.items() if pair not in seen]
+    if gone:
+        ParentChild.objects.filter(pk__in=gone).delete()
+        ctx.count("parent-child links removed", len(gone))
+
+
+def _sync_powers_of_attorney(clinic: Clinic, rows: list[dict] | None, ctx: ImportContext) -> None:
+    """The section, when present, lists the clinic's open powers of attorney: matched on
+    giver and holder, created or updated; an imported one no longer in the file is ended
+    (never deleted); one given in the portal stays open unless the file has it."""
+    if rows is None:
+        return
+    by_id = {p.national_id: p for p in clinic.patients.all()}
+    existing = {
+        (a.giver_id, a.holder_id): a
+        for a in PowerOfAttorney.objects.filter(giver__clinic=clinic, ended_at__isnull=True)
+    }
+    seen = set()
+    for row in rows:
+        giver, holder = by_id[row["giver"]], by_id[row["holder"]]
+        seen.add((giver.pk, holder.pk))
+        values: dict[str, Any] = {
+            "valid_from": row["valid_from"],
+            "valid_to": row["valid_to"],
+            "source": row["source"],
+            **{f"covers_{s}": s in row["services"] for s in PowerOfAttorney.Service.values},
+        }
+        attorney = existing.get((giver.pk, holder.pk))
+        if attorney is None:
+            PowerOfAttorney.objects.create(giver=giver, holder=holder, **values)
+            ctx.count("powers of attorney created")
+        elif _sync(attorney, values):
+            ctx.count("powers of attorney updated")
+    gone = [
+        a.pk
+        for pair, a in existing.items()
+        if pair not in seen and a.source == PowerOfAttorney.Source.IMPORT
+    ]
+    if gone:
+        PowerOfAttorney.objects.filter(pk__in=gone).update(ended_at=timezone.now())
+        ctx.count("powers of attorney ended", len(gone))
+
+
+def _export_relations(clinic: Clinic) -> dict[str, list[dict[str, Any]]]:
+    links = sorted(
+        ParentChild.objects.filter(parent__clinic=clinic).values_list(
+            "parent__national_id", "child__national_id", "same_address", "parental_responsibility"
+        )
+    )
+    attorneys = sorted(
+        PowerOfAttorney.objects.filter(giver__clinic=clinic, ended_at__isnull=True).select_related(
+            "giver", "holder"
+        ),
+        key=lambda a: (a.giver.national_id, a.holder.national_id),
+    )
+    return {
+        "parent_child": [
+            {
+                "parent": parent,
+                "child": child,
+                "same_address": same_address,
+                "parental_responsibility": responsibility,
+            }
+            for parent, child, same_address, responsibility in links
+        ],
+        "powers_of_attorney": [
+            {
+                "giver": a.giver.national_id,
+                "holder": a.holder.national_id,
+                "valid_from": a.valid_from.isoformat(),
+                "valid_to": a.valid_to.isoformat() if a.valid_to else None,
+                "services": list(a.services),
+                "source": a.source,
+            }
+            for a in attorneys
+        ],
+    }
+
+
 # Writing
 
 
@@ -448,6 +709,7 @@ def import_clinic(data: Any) -> dict[str, int]:
                 "mobile": row["mobile"],
                 "journal_active": row["journal_active"],
                 "patient_list": ctx.lists.get(row["patient_list"]),
+                "confidential_address": row["confidential_address"],
             }
             patient = existing_patients.get(row["national_id"])
             if patient is None:
@@ -468,6 +730,8 @@ def import_clinic(data: Any) -> dict[str, int]:
             Patient.objects.filter(pk__in=gone).update(journal_active=False)
             ctx.count("patients marked inactive", len(gone))
         _sync_medications(clinic, clean["patients"], ctx)
+        _sync_parent_child(clinic, clean["parent_child"], ctx)
+        _sync_powers_of_attorney(clinic, clean["powers_of_attorney"], ctx)
 
         for section in sections():
             if section.key in data and data[section.key] is not None:
@@ -512,6 +776,7 @@ def export_clinic(clinic: Clinic) -> dict[str, Any]:
             {"key": pl.key, "name": pl.name, "gp": pl.gp.key if pl.gp else None} for pl in lists
         ],
         "patients": [_export_patient(p) for p in patients],
+        **_export_relations(clinic),
     }
     for section in sections():
         data[section.key] = section.export(clinic)
@@ -526,6 +791,8 @@ def _export_patient(patient: Patient) -> dict[str, Any]:
         "journal_active": patient.journal_active,
         "patient_list": patient.patient_list.key if patient.patient_list else None,
     }
+    if patient.confidential_address:  # left out when false, as older files had it
+        row["confidential_address"] = True
     medications = list(patient.medications.all())
     if medications:  # left out when there are none: older files export as they were
         row["medications"] = [_export_medication(m) for m in medications]
