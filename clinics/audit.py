@@ -39,6 +39,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "patient.logout": _("Patient logged out"),
     "patient.timeout": _("Patient session timed out"),
     "patient.ineligible": _("Patient session ended: may no longer use the portal"),
+    # Acting for others (docs/acting-for-others.md)
+    "attorney.given": _("Power of attorney given"),
+    "attorney.ended": _("Power of attorney ended"),
     # Booking
     "booking.book": _("Appointment booked"),
     "booking.cancel": _("Appointment cancelled"),

@@ -346,6 +346,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": envint("SMS_DISPATCH_INTERVAL", 5),
     },
     "booking-reminders": {"task": "booking.tasks.send_booking_reminders", "schedule": 900},
+    # Parents hear 30 days ahead that they can no longer act for a child who turns 12
+    # (docs/acting-for-others.md); once per child and birthday, whatever the runs.
+    "clinics-child-turning-12": {
+        "task": "clinics.tasks.send_child_turning_12_notices",
+        "schedule": crontab(hour=10, minute=0),
+    },
     # The daily health cycle (docs/operations.md): checks, the slot horizon (it replaces the
     # nightly slot generation), housekeeping, a graceful restart of the worker processes.
     # At most once per local day (ops.services).

@@ -24,6 +24,8 @@ class Purpose(models.TextChoices):
     BOOKING_MOVED = "booking_moved", _("Booking moved")
     ECONSULT_ANSWER = "econsult_answer", _("eConsultation answered")
     RENEWAL_HANDLED = "renewal_handled", _("Prescription renewal handled")
+    POWER_OF_ATTORNEY = "power_of_attorney", _("Power of attorney given")
+    CHILD_TURNS_12 = "child_turns_12", _("Child turns 12")
     OTHER = "other", _("Other")
 
 

@@ -23,6 +23,7 @@ IDEMPOTENT = {
     "booking.tasks.generate_slots_for_practitioner": True,
     "booking.tasks.send_booking_reminders": True,
     "clinics.tasks.deliver_login_code": True,
+    "clinics.tasks.send_child_turning_12_notices": True,
 }
 
 
