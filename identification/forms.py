@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics import national_id
+from clinics.models import PowerOfAttorney
 
 
 class NationalIdField(forms.CharField):
@@ -83,3 +86,36 @@ class SetPasswordForm(forms.Form):
             except ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class GiveAttorneyForm(forms.Form):
+    """A power of attorney given in the portal (docs/acting-for-others.md): to whom, for
+    which services, until when. The rules are checked by ``clinics.services``."""
+
+    national_id = NationalIdField(
+        label=_("Identity number of the person you give it to (11 digits)"),
+    )
+    services = forms.MultipleChoiceField(
+        label=_("Services the person may use for you"),
+        choices=PowerOfAttorney.Service.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _("Choose at least one service."),
+            "invalid_choice": _("Choose among the services listed."),
+        },
+    )
+    valid_to = forms.DateField(
+        label=_("Valid until (inclusive)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date, for example 2027-12-31.")},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["national_id"].widget.attrs["autocomplete"] = "off"
+
+    def clean_valid_to(self) -> datetime.date:
+        valid_to: datetime.date = self.cleaned_data["valid_to"]
+        if valid_to < timezone.localdate():
+            raise ValidationError(_("The end date cannot be in the past."), code="past")
+        return valid_to

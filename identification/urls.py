@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
+from clinics.converters import register_id_converter
+
 from . import views
+
+register_id_converter()
 
 app_name = "identification"
 
@@ -17,4 +21,11 @@ urlpatterns = [
     path("<str:ep_ident>/logout/", views.logout, name="logout"),
     path("<str:ep_ident>/home/", views.home, name="home"),
     path("<str:ep_ident>/innsyn/", views.access_log, name="access_log"),
+    path("<str:ep_ident>/fullmakt/", views.attorneys, name="attorneys"),
+    path("<str:ep_ident>/fullmakt/ny/", views.attorney_give, name="attorney_give"),
+    path(
+        "<str:ep_ident>/fullmakt/<id:attorney_id>/avslutt/",
+        views.attorney_end,
+        name="attorney_end",
+    ),
 ]

@@ -7,30 +7,35 @@ import logging
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from clinics import audit
+from clinics import services as clinic_services
 from clinics.audit import client_ip
 from clinics.converters import parse_id
 from clinics.models import Clinic, Patient
 from clinics.selectors import access_log as access_log_page
-from clinics.selectors import clinic_by_ep_ident
+from clinics.selectors import clinic_by_ep_ident, patient_attorney, patient_attorneys
 
 from . import oidc, services
-from .forms import CodeForm, LoginForm, PasswordStartForm, SetPasswordForm
+from .forms import CodeForm, GiveAttorneyForm, LoginForm, PasswordStartForm, SetPasswordForm
 from .models import LoginChallenge
 from .oidc import LoginRefused
 from .selectors import open_challenge
 from .session import (
+    LEVEL_HIGH,
     METHOD_BANKID,
     METHOD_SMS,
     PatientRequest,
+    auth_level,
     end_patient_session,
     log_in_patient,
     logged_in_patient,
@@ -350,7 +355,7 @@ def logout(request: PatientRequest, ep_ident: str) -> HttpResponse:
 
 @patient_required
 def access_log(request: PatientRequest, ep_ident: str) -> HttpResponse:
-    """"Hvem har sett mine opplysninger": the staff reads of the patient's data and what
+    """ "Hvem har sett mine opplysninger": the staff reads of the patient's data and what
     representatives did for them (clinics.selectors.access_log), 50 a page."""
     patient = logged_in_patient(request)
     page = parse_id(request.GET.get("page")) or 1
@@ -370,3 +375,82 @@ def home(request: PatientRequest, ep_ident: str) -> HttpResponse:
     clinic = logged_in_patient(request).clinic
     context = {"clinic": clinic, "bankid_available": _bankid_available(clinic)}
     return render(request, "identification/home.html", context)
+
+
+# Powers of attorney (docs/acting-for-others.md): the rules are clinics.selectors', the
+# writes clinics.services'; these views parse, ask and render.
+
+
+@patient_required
+def attorneys(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    """The powers of attorney the patient has given and holds, each with an "End" button."""
+    patient = logged_in_patient(request)
+    open_ones = patient_attorneys(patient, timezone.localdate())
+    context = {
+        "clinic": patient.clinic,
+        "given": [a for a in open_ones if a.giver_id == patient.pk],
+        "received": [a for a in open_ones if a.holder_id == patient.pk],
+    }
+    return render(request, "identification/attorneys.html", context)
+
+
+#: Where on the form each refusal of ``power_of_attorney_give`` is shown (None: above it).
+_ATTORNEY_ERROR_FIELD: dict[str, str | None] = {
+    "services": "services",
+    "valid_to": "valid_to",
+    "giver_age": None,
+    "giver_confidential": None,
+}
+
+
+@patient_required
+def attorney_give(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    """Give a power of attorney: only after a BankID login (the patient's own consent at the
+    highest level, as Helsenorge asks for it)."""
+    patient = logged_in_patient(request)
+    clinic = patient.clinic
+    context: dict[str, Any] = {"clinic": clinic}
+    if auth_level(request) != LEVEL_HIGH:
+        if _bankid_available(clinic):
+            base = reverse("identification:bankid_start", kwargs={"ep_ident": ep_ident})
+            context["bankid_url"] = f"{base}?{urlencode({'next': request.path})}"
+        return render(request, "identification/attorney_needs_bankid.html", context)
+    form = GiveAttorneyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            clinic_services.power_of_attorney_give(
+                giver=patient,
+                holder_national_id=form.cleaned_data["national_id"],
+                services=form.cleaned_data["services"],
+                valid_to=form.cleaned_data["valid_to"],
+                request=request,
+            )
+        except clinic_services.AttorneyRefused as refused:
+            form.add_error(_ATTORNEY_ERROR_FIELD.get(refused.code, "national_id"), refused.message)
+        else:
+            messages.success(request, _("The power of attorney is given."))
+            return redirect("identification:attorneys", ep_ident=clinic.ep_ident)
+    context["form"] = form
+    return render(request, "identification/attorney_give.html", context)
+
+
+@patient_required
+def attorney_end(request: PatientRequest, ep_ident: str, attorney_id: int) -> HttpResponse:
+    """End a power of attorney the patient gave or holds: a confirmation page, then a POST.
+    Anyone else's reads as missing (404)."""
+    patient = logged_in_patient(request)
+    attorney = patient_attorney(patient, attorney_id)
+    if attorney is None:
+        raise Http404
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        clinic_services.power_of_attorney_end(
+            patient=patient, attorney_id=attorney.pk, request=request
+        )
+        messages.success(request, _("The power of attorney is ended."))
+        return redirect("identification:attorneys", ep_ident=patient.clinic.ep_ident)
+    context = {
+        "clinic": patient.clinic,
+        "attorney": attorney,
+        "given": attorney.giver_id == patient.pk,
+    }
+    return render(request, "identification/attorney_end.html", context)

@@ -24,6 +24,9 @@ PATIENT_PATHS = [
     "/c/DEMO/password/new/",
     "/c/DEMO/bankid/",
     "/c/DEMO/home/",
+    "/c/DEMO/fullmakt/",
+    "/c/DEMO/fullmakt/ny/",
+    "/c/DEMO/fullmakt/1/avslutt/",
     "/c/DEMO/timer/",
     "/c/DEMO/timer/forste-ledige/",
     "/c/DEMO/timer/1/",
@@ -50,7 +53,7 @@ PATIENT_PATHS = [
 FIELDS = ["national_id", "password", "code", "password1", "password2", "reason", "language",
           "practitioner", "p", "week", "slot", "next", "state", "clinic", "subject", "body",
           "key", "accept_fee", "action", "show", "page", "attachments", "medications", "note",
-          "pharmacy"]  # fmt: skip
+          "pharmacy", "services", "valid_to", "confirm"]  # fmt: skip
 
 
 @pytest.fixture
@@ -105,6 +108,7 @@ HUGE = "9" * 20  # beyond any database integer
         f"/c/DEMO/meldinger/{HUGE}/",
         f"/c/DEMO/meldinger/vedlegg/{HUGE}/",
         f"/c/DEMO/resept/{HUGE}/",
+        f"/c/DEMO/fullmakt/{HUGE}/avslutt/",
         "/c/DEMO/timer/\u00b2/",
     ],
 )
@@ -113,6 +117,14 @@ def test_ids_beyond_any_integer_are_not_found(client, patient_client_for, demo, 
     client = patient_client_for(patient)
     for response in (client.get(path), client.post(path, {"reason": "Hodepine"})):
         assert response.status_code == 404, (path, response.status_code)
+
+
+def test_bankid_patient_junk_in_the_power_of_attorney_form_never_answers_500(
+    client, patient_client_for, demo
+):
+    # Behind the BankID check: the form itself, with junk in every field.
+    patient = Patient.objects.get(name="Kari Testesen")
+    _hammer(patient_client_for(patient, method="bankid"), "/c/DEMO/fullmakt/ny/")
 
 
 @pytest.mark.parametrize(
