@@ -292,14 +292,15 @@ def decide_acting(
 ) -> Acting:
     """Whether ``holder`` may act for ``subject`` on ``day`` for ``service`` (None: at all),
     from the parent-and-child links and powers of attorney between the two: pure, no query.
-    Reads ``subject.clinic`` (:func:`may_use_portal`)."""
+    Both must be patients who may use the portal (:func:`may_use_portal`: reads their
+    ``clinic``)."""
     if holder.pk == subject.pk:
         return Acting(False, Refusal.SELF)
     if holder.clinic_id != subject.clinic_id:
         return Acting(False, Refusal.OTHER_CLINIC)
     if holder.confidential_address or subject.confidential_address:
         return Acting(False, Refusal.CONFIDENTIAL_ADDRESS)
-    if not may_use_portal(subject):
+    if not may_use_portal(subject) or not may_use_portal(holder):
         return Acting(False, Refusal.NOT_IN_PORTAL)
     refusals = []
     for link in links:
@@ -348,8 +349,9 @@ def _child_until(child: Patient) -> datetime.date | None:
 
 def may_act_for_list(patient: Patient, today: datetime.date) -> list[Representation]:
     """Everyone ``patient`` may act for today: children under 12 and givers of a power of
-    attorney valid today, in name order. Two queries for any number."""
-    if patient.confidential_address:
+    attorney valid today, in name order. Two queries for any number. Reads
+    ``patient.clinic``."""
+    if patient.confidential_address or not may_use_portal(patient):
         return []
     found: list[Representation] = []
     links = ParentChild.objects.select_related("parent", "child__clinic").filter(
@@ -386,6 +388,7 @@ def represented_by(patient: Patient, today: datetime.date) -> list[Representatio
     )
     for link in links:
         link.child = patient
+        link.parent.clinic = patient.clinic  # the same clinic (the filter): no query
         if decide_acting(link.parent, patient, None, today, links=[link], attorneys=[]):
             found.append(Representation(link.parent, "parent", (), _child_until(patient)))
     attorneys = PowerOfAttorney.objects.select_related("holder").filter(
@@ -393,6 +396,7 @@ def represented_by(patient: Patient, today: datetime.date) -> list[Representatio
     )
     for attorney in attorneys:
         attorney.giver = patient
+        attorney.holder.clinic = patient.clinic
         if decide_acting(attorney.holder, patient, None, today, links=[], attorneys=[attorney]):
             found.append(
                 Representation(

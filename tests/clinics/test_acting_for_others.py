@@ -270,6 +270,16 @@ def test_nobody_acts_for_a_patient_who_may_not_use_the_portal(pair):
     assert may_act_for(holder, giver, "booking", TODAY).reason == Refusal.NOT_IN_PORTAL
 
 
+def test_a_holder_who_may_not_use_the_portal_acts_for_nobody(pair):
+    giver, holder = pair
+    attorney(giver, holder)
+    holder.journal_active = False
+    holder.save()
+    assert may_act_for(holder, giver, "booking", TODAY).reason == Refusal.NOT_IN_PORTAL
+    assert represented_by(giver, TODAY) == []
+    assert may_act_for_list(holder, TODAY) == []
+
+
 def test_the_services_are_delegations_services():
     assert set(PowerOfAttorney.Service.values) <= set(Service.values)
     for service in PowerOfAttorney.Service:
