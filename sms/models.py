@@ -21,6 +21,8 @@ class Purpose(models.TextChoices):
     BOOKING_CONFIRMATION = "booking_confirmation", _("Booking confirmation")
     BOOKING_REMINDER = "booking_reminder", _("Booking reminder")
     BOOKING_CANCELLED = "booking_cancelled", _("Booking cancelled")
+    BOOKING_MOVED = "booking_moved", _("Booking moved")
+    SLOT_OFFER = "slot_offer", _("Earlier time offered")
     ECONSULT_ANSWER = "econsult_answer", _("eConsultation answered")
     RENEWAL_HANDLED = "renewal_handled", _("Prescription renewal handled")
     OTHER = "other", _("Other")
