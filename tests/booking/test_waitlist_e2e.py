@@ -31,9 +31,7 @@ def world(clinic, settings, monkeypatch, live_server):
     monkeypatch.setattr(selectors, "OFFER_HOURS", (datetime.time(0, 0), datetime.time.max))
     settings.EPORTAL_PUBLIC_BASE_URL = live_server.url
     w = build_booking_world(clinic)
-    service_matrix_save(
-        clinic=clinic, service=Service.BOOKING, cells=[(w.gp_list.pk, w.gp.pk)]
-    )
+    service_matrix_save(clinic=clinic, service=Service.BOOKING, cells=[(w.gp_list.pk, w.gp.pk)])
     PatientCredential.objects.create(patient=w.patient, password=make_password(PASSWORD))
     w.other = make_patient(clinic, name="Anne Annen", patient_list=w.gp_list)
     today = datetime.datetime.now(OSLO).date()
