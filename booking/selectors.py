@@ -298,7 +298,8 @@ def offer_candidates(now: datetime.datetime) -> list[tuple[int, int, int, int]]:
 
     A slot fits an entry when it is free (not blocked, of an online type, no booked
     appointment overlapping it, not held by an offer), starts at least the clinic's
-    ``waitlist_notice_hours`` (and its minimum notice) ahead and before the horizon, with one
+    ``waitlist_notice_hours`` ahead (and its minimum notice plus the hold, so that it is
+    still bookable when the hold runs out) and before the horizon, with one
     of the entry's practitioners, on one of its weekdays, between its times (local), by its
     last day, earlier than the booking it would replace (still booked), and was never
     offered to this entry before; and the entry's patient holds no offer. The matrix and
@@ -309,7 +310,11 @@ def offer_candidates(now: datetime.datetime) -> list[tuple[int, int, int, int]]:
     notice = Greatest(
         Coalesce(F(f"{rules}__waitlist_notice_hours"), Value(2))
         * Value(datetime.timedelta(hours=1)),
-        Coalesce(F(f"{rules}__min_notice_minutes"), Value(120))
+        # Still bookable when the hold runs out: the minimum notice plus the hold.
+        (
+            Coalesce(F(f"{rules}__min_notice_minutes"), Value(120))
+            + Coalesce(F(f"{rules}__waitlist_hold_minutes"), Value(15))
+        )
         * Value(datetime.timedelta(minutes=1)),
     )
     horizon = Coalesce(F(f"{rules}__horizon_weeks"), Value(6)) * Value(datetime.timedelta(weeks=1))
