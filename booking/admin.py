@@ -6,10 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from clinics import audit
 from clinics.admin_base import (
     ClinicScopedAdmin,
     ClinicScopedInline,
@@ -27,6 +29,7 @@ from .models import (
     ScheduleRule,
     ScheduleTemplate,
     Slot,
+    WaitlistEntry,
 )
 from .selectors import local_tz
 
@@ -269,3 +272,78 @@ class AppointmentAdmin(ReadOnlyClinicScopedAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ReadOnlyClinicScopedAdmin):
+    """The waitlist per practitioner ("Ønsker tidligere time", docs/booking.md): who waits
+    for which practitioners, weekdays and times, until when, and the offers made. Patients
+    join and leave it themselves; staff only look (every look is in the audit log)."""
+
+    audit_read_action = "booking.waitlist_viewed"
+    list_display = (
+        "created",
+        "patient_name",
+        "practitioner_names",
+        "window",
+        "until",
+        "current_appointment",
+        "status",
+        "offer_count",
+    )
+    list_filter = ("status", "practitioners")
+    list_select_related = ("patient", "appointment")
+    search_fields = ("patient__name",)
+    fields = (
+        "patient",
+        "practitioner_names",
+        "window",
+        "until",
+        "current_appointment",
+        "reason",
+        "status",
+        "created",
+        "offer_count",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("practitioners")
+            .annotate(_offers=Count("offers"))
+        )
+
+    @admin.display(description=_("patient"), ordering="patient__name")
+    def patient_name(self, obj: WaitlistEntry) -> str:
+        return obj.patient.name
+
+    @admin.display(description=_("practitioners"))
+    def practitioner_names(self, obj: WaitlistEntry) -> str:
+        return ", ".join(p.name for p in obj.practitioners.all())
+
+    @admin.display(description=_("weekdays and times"))
+    def window(self, obj: WaitlistEntry) -> str:
+        days = [
+            str(label)[:3]
+            for value, label in ScheduleRule.Weekday.choices
+            if obj.weekdays & (1 << (value - 1))
+        ]
+        return f"{' '.join(days)} {obj.time_from:%H:%M}–{obj.time_to:%H:%M}"
+
+    @admin.display(description=_("appointment to move"))
+    def current_appointment(self, obj: WaitlistEntry) -> str:
+        if obj.appointment is None:
+            return "–"
+        return f"{obj.appointment.start.astimezone(local_tz()):%Y-%m-%d %H:%M}"
+
+    @admin.display(description=_("offers"), ordering="_offers")
+    def offer_count(self, obj: WaitlistEntry) -> int:
+        return getattr(obj, "_offers", 0)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            audit.record("booking.waitlist_viewed", request=request)
+        return response

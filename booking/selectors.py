@@ -17,23 +17,36 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import (
+    Case,
     Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
+    F,
     IntegerField,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
+    When,
 )
-from django.db.models.functions import Coalesce, Now
+from django.db.models import Window as WindowFunction
+from django.db.models.functions import (
+    Coalesce,
+    ExtractIsoWeekDay,
+    Greatest,
+    Now,
+    RowNumber,
+    TruncDate,
+    TruncTime,
+)
 from django.utils import timezone
 
 from clinics.models import Clinic, Patient
 from eportal.db.prepared import PreparedQuery
 
-from .models import MAX_DURATION, Appointment, BookingSettings, Slot, SlotOffer
+from .models import MAX_DURATION, Appointment, BookingSettings, Slot, SlotOffer, WaitlistEntry
 
 Status = Appointment.Status
 DAY = datetime.timedelta(days=1)
@@ -278,5 +291,133 @@ def patient_appointment(patient: Patient, appointment_id: int) -> Appointment | 
     return (
         Appointment.objects.filter(pk=appointment_id, patient=patient)
         .select_related("practitioner")
+        .first()
+    )
+
+
+# The waitlist (docs/booking.md, "Waitlist")
+
+#: Offer SMS go out only between these local (Europe/Oslo) times: no SMS at night. A slot
+#: freed at night is offered from the morning on, if it still starts far enough ahead.
+OFFER_HOURS = (datetime.time(8, 0), datetime.time(21, 0))
+
+#: How many candidate slots the sweep reads per waiting entry (its earliest fitting ones).
+OFFER_CANDIDATES_PER_ENTRY = 5
+
+
+def offers_allowed_at(now: datetime.datetime) -> bool:
+    """Whether an offer SMS may go out at ``now`` (:data:`OFFER_HOURS`, Oslo time)."""
+    opens, closes = OFFER_HOURS
+    return opens <= now.astimezone(local_tz()).time() < closes
+
+
+def offer_candidates(now: datetime.datetime) -> list[tuple[int, int, int, int]]:
+    """What the waitlist sweep may offer now, in ONE query whatever the waitlist's length:
+    ``(entry id, patient id, slot id, practitioner id)``, waiting entries first come first
+    served, each entry's earliest fitting slots first (at most
+    :data:`OFFER_CANDIDATES_PER_ENTRY` per entry).
+
+    A slot fits an entry when it is free (not blocked, of an online type, no booked
+    appointment overlapping it, not held by an offer), starts at least the clinic's
+    ``waitlist_notice_hours`` ahead (and its minimum notice plus the hold, so that it is
+    still bookable when the hold runs out) and before the horizon, with one
+    of the entry's practitioners, on one of its weekdays, between its times (local), by its
+    last day, earlier than the booking it would replace (still booked), and was never
+    offered to this entry before; and the entry's patient holds no offer. The matrix and
+    the patient's eligibility are checked again for each offer made (and by the booking).
+    """
+    tz = local_tz()
+    rules = "practitioner__clinic__booking_settings"
+    notice = Greatest(
+        Coalesce(F(f"{rules}__waitlist_notice_hours"), Value(2))
+        * Value(datetime.timedelta(hours=1)),
+        # Still bookable when the hold runs out: the minimum notice plus the hold.
+        (
+            Coalesce(F(f"{rules}__min_notice_minutes"), Value(120))
+            + Coalesce(F(f"{rules}__waitlist_hold_minutes"), Value(15))
+        )
+        * Value(datetime.timedelta(minutes=1)),
+    )
+    horizon = Coalesce(F(f"{rules}__horizon_weeks"), Value(6)) * Value(datetime.timedelta(weeks=1))
+    weekday_bit = Case(
+        *[When(Q(_weekday=n), then=Value(1 << (n - 1))) for n in range(1, 8)],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    offered_before = SlotOffer.objects.filter(
+        entry_id=OuterRef("_entry"), slot_id=OuterRef("pk")
+    ).order_by()
+    patient_holds = SlotOffer.objects.filter(
+        patient_id=OuterRef("_patient"), status=SlotOffer.Status.OFFERED
+    ).order_by()
+    # Every entry field through one join (annotations reuse it; separate filter() calls on
+    # a many-to-many relation would each join the entries anew).
+    entry = "practitioner__waitlist"
+    rows = (
+        Slot.objects.annotate(
+            _entry=F(f"{entry}__pk"),
+            _patient=F(f"{entry}__patient_id"),
+            _status=F(f"{entry}__status"),
+            _created=F(f"{entry}__created"),
+            _until=F(f"{entry}__until"),
+            _from=F(f"{entry}__time_from"),
+            _to=F(f"{entry}__time_to"),
+            _weekdays=F(f"{entry}__weekdays"),
+            _appointment=F(f"{entry}__appointment_id"),
+            _appointment_status=F(f"{entry}__appointment__status"),
+            _appointment_start=F(f"{entry}__appointment__start"),
+            _weekday=ExtractIsoWeekDay("start", tzinfo=tz),
+            _local_start=TruncTime("start", tzinfo=tz),
+            _local_day=TruncDate("start", tzinfo=tz),
+        )
+        .annotate(_wanted=F("_weekdays").bitand(weekday_bit))  # type: ignore[arg-type]
+        .filter(
+            Q(_appointment__isnull=True)
+            | Q(_appointment_status=Status.BOOKED, _appointment_start__gt=F("start")),
+            _status="waiting",
+            blocked=False,
+            appointment_type__online=True,
+            start__gte=ExpressionWrapper(Value(now) + notice, output_field=DateTimeField()),
+            start__lt=ExpressionWrapper(
+                Value(local_midnight(local_today(now))) + horizon, output_field=DateTimeField()
+            ),
+            _local_day__lte=F("_until"),
+            _local_start__gte=F("_from"),
+            _local_start__lt=F("_to"),
+            _wanted__gt=0,
+        )
+        .filter(~Exists(overlapping_booked()))
+        .filter(~Exists(active_offers(now).filter(slot_id=OuterRef("pk"))))
+        .filter(~Exists(offered_before), ~Exists(patient_holds))
+        .annotate(
+            _rank=WindowFunction(
+                RowNumber(),
+                partition_by=[F("_entry")],
+                order_by=[F("start").asc(), F("pk").asc()],
+            )
+        )
+        .filter(_rank__lte=OFFER_CANDIDATES_PER_ENTRY)
+        .order_by("_created", "_entry", "start", "pk")
+        .values_list("_entry", "_patient", "pk", "practitioner_id")
+    )
+    return list(rows)
+
+
+def patient_waitlist(patient: Patient) -> list[WaitlistEntry]:
+    """The patient's waiting entries, with their practitioners and booking: two queries."""
+    return list(
+        WaitlistEntry.objects.filter(patient=patient, status=WaitlistEntry.Status.WAITING)
+        .select_related("appointment")
+        .prefetch_related("practitioners")
+        .order_by("created", "pk")
+    )
+
+
+def patient_offer(patient: Patient, offer_id: int) -> SlotOffer | None:
+    """One of the patient's own offers with its slot, practitioner and entry (None for
+    anyone else's: answer 404)."""
+    return (
+        SlotOffer.objects.filter(pk=offer_id, patient=patient)
+        .select_related("slot__practitioner", "entry__appointment")
         .first()
     )

@@ -25,3 +25,12 @@ def generate_slots_for_practitioner(practitioner_id: int) -> None:
 def send_booking_reminders() -> None:
     """Queue the day-before reminders that are due (beat, every 15 minutes)."""
     services.reminders_send()
+
+
+# Idempotent: expiring is a conditional update, and an offer is made at most once per slot
+# and per patient (the partial unique constraints) with an SMS idempotency key. The beat
+# runs it every minute (docs/booking.md, "Waitlist"), so a lost run is made up a minute later.
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, time_limit=120)
+def sweep_slot_offers() -> None:
+    """Expire held offers that ran out and offer freed slots to waiting patients."""
+    services.offers_sweep()

@@ -28,4 +28,11 @@ urlpatterns = [
     ),
     path("hastetime/", views.urgent, name="urgent"),
     path("hastetime/<id:slot_id>/", views.urgent_confirm, name="urgent_confirm"),
+    path("timer/venteliste/", views.waitlist_join, name="waitlist_join"),
+    path(
+        "mine-timer/venteliste/<id:entry_id>/avslutt/",
+        views.waitlist_leave,
+        name="waitlist_leave",
+    ),
+    path("timer/tilbud/<id:offer_id>/", views.offer, name="offer"),
 ]

@@ -22,14 +22,14 @@ from django.views.decorators.http import require_POST
 from clinics import audit
 from clinics.converters import parse_id
 from clinics.dates import day_and_month, long_date
-from clinics.models import Practitioner
+from clinics.models import Clinic, Practitioner
 from clinics.urlcache import cached_reverse
 from delegation.selectors import practitioners_for
 from identification.session import PatientRequest, logged_in_patient, patient_required
 
 from . import services
-from .forms import ReasonForm
-from .models import Appointment
+from .forms import ReasonForm, WaitlistForm
+from .models import Appointment, SlotOffer
 from .rendering import (
     SlotView,
     appointment_ics,
@@ -53,6 +53,8 @@ from .selectors import (
     local_tz,
     patient_appointment,
     patient_appointments,
+    patient_offer,
+    patient_waitlist,
     urgent_window,
 )
 
@@ -357,6 +359,7 @@ def mine(request: PatientRequest, ep_ident: str) -> HttpResponse:
             "upcoming": upcoming,
             "past": past,
             "deadline_hours": rules.cancel_deadline_hours,
+            "waitlist": patient_waitlist(patient),
         },
     )
 
@@ -591,3 +594,148 @@ def urgent(request: PatientRequest, ep_ident: str) -> HttpResponse:
             "at_limit": at_limit,
         },
     )
+
+
+# The waitlist (docs/booking.md, "Waitlist")
+
+
+def _waitlist_last_day(clinic: Clinic) -> datetime.date:
+    """The last day a patient may wait for: the last day of the booking horizon."""
+    window = bookable_window(clinic, urgent=False)
+    return window.horizon_end.astimezone(local_tz()).date() - DAY
+
+
+@patient_required
+def waitlist_join(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    """ "Ønsker tidligere time": with ``?a=<appointment id>`` for an earlier time than that
+    booking (accepting moves it), without for a first booking (the reason is asked now)."""
+    patient = logged_in_patient(request)
+    clinic = patient.clinic
+    source = request.POST if request.method == "POST" else request.GET
+    appointment = None
+    if source.get("a"):
+        appointment_id = parse_id(source.get("a"))
+        if appointment_id is not None:
+            appointment = patient_appointment(patient, appointment_id)
+        if appointment is None:
+            raise Http404
+    practitioners = practitioners_for(patient, "booking")
+    last_day = _waitlist_last_day(clinic)
+    initial: dict[str, object] = {
+        "weekdays": [1, 2, 3, 4, 5],
+        "time_from": datetime.time(8, 0),
+        "time_to": datetime.time(16, 0),
+        "until": (appointment.start.astimezone(local_tz()).date() - DAY)
+        if appointment is not None
+        else last_day,
+    }
+    chosen = parse_id(request.GET.get("p"))
+    if appointment is not None:
+        initial["practitioners"] = [appointment.practitioner_id]
+    elif chosen is not None:
+        initial["practitioners"] = [chosen]
+    form = WaitlistForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        practitioners=[(p.pk, p.name) for p in practitioners],
+        with_reason=appointment is None,
+        last_day=last_day,
+    )
+    error = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.waitlist_join(
+                patient=patient,
+                practitioner_ids=data["practitioners"],
+                weekdays=data["weekdays"],
+                time_from=data["time_from"],
+                time_to=data["time_to"],
+                until=data["until"],
+                appointment_id=appointment.pk if appointment is not None else None,
+                reason=data.get("reason", ""),
+                request=request,
+            )
+        except services.BookingError as refused:
+            error = refused.code
+        except ValueError:
+            error = "invalid"
+        else:
+            messages.success(
+                request,
+                _("You are on the waitlist. We send you an SMS if an earlier time frees up."),
+            )
+            return redirect("booking:mine", ep_ident=ep_ident)
+    context: dict[str, object] = {
+        "clinic": clinic,
+        "form": form,
+        "appointment": appointment,
+        "error": error,
+        "offered": bool(practitioners),
+    }
+    if appointment is not None:
+        local = appointment.start.astimezone(local_tz())
+        context.update({"day": long_date(local.date()), "time": local_time(local)})
+    status = 400 if (form.errors or error) else 200
+    return render(request, "booking/waitlist_join.html", context, status=status)
+
+
+@require_POST
+@patient_required
+def waitlist_leave(request: PatientRequest, ep_ident: str, entry_id: int) -> HttpResponse:
+    """Leave the waitlist (a button on "Mine timer")."""
+    entry = services.waitlist_leave(
+        patient=logged_in_patient(request), entry_id=entry_id, request=request
+    )
+    if entry is None:
+        raise Http404
+    messages.success(request, _("You are no longer on the waitlist."))
+    return redirect("booking:mine", ep_ident=ep_ident)
+
+
+@patient_required
+def offer(request: PatientRequest, ep_ident: str, offer_id: int) -> HttpResponse:
+    """The page the offer SMS links to: the offered time, "Yes, I take it" and "No thanks".
+    Only the patient's own offer (anyone else's: 404); one no longer open says so and
+    links to booking as usual."""
+    patient = logged_in_patient(request)
+    clinic = patient.clinic
+    found = patient_offer(patient, offer_id)
+    if found is None:
+        raise Http404
+    now = timezone.now()
+    is_open = found.status == SlotOffer.Status.OFFERED and found.expires_at > now
+    error = None
+    if request.method == "POST" and is_open:
+        if request.POST.get("answer") == "decline":
+            services.offer_decline(patient=patient, offer_id=found.pk, request=request)
+            messages.info(request, _("The time is offered to someone else. You keep waiting."))
+            return redirect("booking:mine", ep_ident=ep_ident)
+        if request.POST.get("answer") == "accept":
+            try:
+                appointment = services.offer_accept(
+                    patient=patient, offer_id=found.pk, request=request
+                )
+            except services.BookingError as refused:
+                error = refused.code
+                is_open = False
+            else:
+                return redirect("booking:booked", ep_ident=ep_ident, appointment_id=appointment.pk)
+    slot = found.slot
+    local = slot.start.astimezone(local_tz())
+    context: dict[str, object] = {
+        "clinic": clinic,
+        "offer": found,
+        "open": is_open,
+        "error": error,
+        "day": long_date(local.date()),
+        "time": local_time(local),
+        "practitioner": slot.practitioner.name,
+        "held_until": local_time(found.expires_at.astimezone(local_tz())),
+    }
+    moving = found.entry.appointment
+    if moving is not None:
+        old = moving.start.astimezone(local_tz())
+        context.update({"old_day": long_date(old.date()), "old_time": local_time(old)})
+    status = 200 if is_open or request.method == "GET" else 409
+    return render(request, "booking/offer.html", context, status=status)

@@ -48,6 +48,11 @@ ACTION_LABELS: dict[str, Promise] = {
     "booking.move": _("Appointment moved"),
     "booking.list_viewed": _("Patient viewed their appointments"),
     "booking.appointment_read": _("Appointment opened"),
+    "booking.waitlist_join": _("Patient asked for an earlier time (waitlist)"),
+    "booking.waitlist_leave": _("Patient left the waitlist"),
+    "booking.offer_made": _("Earlier time offered to a waiting patient"),
+    "booking.offer_declined": _("Patient declined an offered time"),
+    "booking.waitlist_viewed": _("Waitlist viewed"),
     # eConsultation
     "econsult.sent": _("eConsultation sent"),
     "econsult.replied": _("Patient replied to an eConsultation"),

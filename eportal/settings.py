@@ -352,6 +352,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "clinics.tasks.send_child_turning_12_notices",
         "schedule": crontab(hour=10, minute=0),
     },
+    # The waitlist (docs/booking.md): expire held offers, offer freed slots. The source of
+    # truth; the run enqueued after a slot frees up only makes the offer come sooner. A run
+    # not taken within its minute is replaced by the next one.
+    "booking-slot-offers": {
+        "task": "booking.tasks.sweep_slot_offers",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
     # The daily health cycle (docs/operations.md): checks, the slot horizon (it replaces the
     # nightly slot generation), housekeeping, a graceful restart of the worker processes.
     # At most once per local day (ops.services).

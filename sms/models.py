@@ -22,6 +22,7 @@ class Purpose(models.TextChoices):
     BOOKING_REMINDER = "booking_reminder", _("Booking reminder")
     BOOKING_CANCELLED = "booking_cancelled", _("Booking cancelled")
     BOOKING_MOVED = "booking_moved", _("Booking moved")
+    SLOT_OFFER = "slot_offer", _("Earlier time offered")
     ECONSULT_ANSWER = "econsult_answer", _("eConsultation answered")
     RENEWAL_HANDLED = "renewal_handled", _("Prescription renewal handled")
     POWER_OF_ATTORNEY = "power_of_attorney", _("Power of attorney given")

@@ -22,6 +22,7 @@ IDEMPOTENT = {
     "booking.tasks.generate_slots_nightly": True,
     "booking.tasks.generate_slots_for_practitioner": True,
     "booking.tasks.send_booking_reminders": True,
+    "booking.tasks.sweep_slot_offers": True,
     "clinics.tasks.deliver_login_code": True,
     "clinics.tasks.send_child_turning_12_notices": True,
 }

@@ -4,6 +4,7 @@
 - :mod:`.schedule`: what the timebook is laid out with: schedule templates, absences, closed
   days, booking settings (the admin and the import call these);
 - :mod:`.appointments`: booking, moving and cancelling;
+- :mod:`.waitlist`: the waitlist for an earlier time: joining, the offer sweep, answering;
 - :mod:`.reminders`: the day-before reminders;
 - :mod:`.notices`: the SMS a patient gets about an appointment.
 """
@@ -15,6 +16,7 @@ from .appointments import (
     CancelTooLate,
     LimitReached,
     NotMovable,
+    OfferGone,
     SlotTaken,
     SlotUnavailable,
     appointment_book,
@@ -43,17 +45,33 @@ from .slots import (
     slots_regenerate_later,
     slots_set_blocked,
 )
+from .waitlist import (
+    AlreadyWaiting,
+    BadUntil,
+    NotOffered,
+    WaitlistError,
+    offer_accept,
+    offer_decline,
+    offers_sweep,
+    waitlist_join,
+    waitlist_leave,
+)
 
 __all__ = [
     "REMINDER_WINDOW",
     "TEMPLATE_START_TAKEN",
+    "AlreadyWaiting",
+    "BadUntil",
     "BookingError",
     "CancelTooLate",
     "GenerationResult",
     "LimitReached",
     "NotMovable",
+    "NotOffered",
+    "OfferGone",
     "SlotTaken",
     "SlotUnavailable",
+    "WaitlistError",
     "absence_changed",
     "absence_delete",
     "absence_save",
@@ -65,6 +83,9 @@ __all__ = [
     "cancel_deadline",
     "clinic_slots_regenerate_later",
     "expand_templates",
+    "offer_accept",
+    "offer_decline",
+    "offers_sweep",
     "practitioner_day_set_blocked",
     "reminders_send",
     "schedule_template_save",
@@ -73,4 +94,6 @@ __all__ = [
     "slots_generate_all",
     "slots_regenerate_later",
     "slots_set_blocked",
+    "waitlist_join",
+    "waitlist_leave",
 ]

@@ -1,4 +1,4 @@
-"""Writes for appointments: booking and cancelling.
+"""Writes for appointments: booking, moving and cancelling.
 
 Booking is race-safe by construction (see :func:`appointment_book`): the database refuses a
 second booked appointment for a slot (partial unique constraint) and, on PostgreSQL, two
@@ -14,6 +14,7 @@ import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.http import HttpRequest
 from django.utils import timezone, translation
 
@@ -22,10 +23,11 @@ from clinics.models import Clinic, Patient
 from clinics.selectors import may_use_portal, public_url
 from clinics.urlcache import cached_reverse
 
-from ..models import Appointment, Slot
+from ..models import Appointment, Slot, SlotOffer, WaitlistEntry
 from ..queries import booking_transaction, lock_slots_queryset
 from ..selectors import appointment_limit, bookable_window, settings_of_loaded_clinic
 from .notices import appointment_sms
+from .slots import offers_sweep_later
 
 Status = Appointment.Status
 
@@ -54,6 +56,12 @@ class CancelTooLate(BookingError):
     code = "too_late"
 
 
+class OfferGone(BookingError):
+    """The waitlist offer is no longer open (answered, expired, or not the patient's)."""
+
+    code = "offer_gone"
+
+
 class NotMovable(BookingError):
     """Not the patient's booked, future, ordinary appointment (an urgent one is not moved)."""
 
@@ -66,10 +74,17 @@ def appointment_book(
     slot_id: int,
     reason: str,
     urgent: bool = False,
+    offer_id: int | None = None,
     request: HttpRequest | None = None,
     now: datetime.datetime | None = None,
 ) -> Appointment:
     """Book ``slot_id`` for ``patient``; the same call twice books once.
+
+    With ``offer_id`` (the patient accepts a waitlist offer of this slot, without a booking
+    to move: :func:`booking.services.waitlist.offer_accept`) the offer is settled as
+    accepted and its entry as fulfilled in the same transaction (two plain UPDATEs, safe in
+    the pipeline). The hold lets its holder through the lock; anyone else finds the slot
+    taken.
 
     In one transaction, which first locks the patient's row (one patient's bookings queue
     there, so the limit counts every other booking of theirs), the slot and every slot of
@@ -130,6 +145,8 @@ def appointment_book(
                 obj=appointment,
                 details={"slot": slot.pk, "urgent": urgent},
             )
+            if offer_id is not None:
+                _settle_offer(offer_id=offer_id, patient_id=patient.pk, now=now)
             # In the booking's transaction (the outbox pattern): the SMS exists exactly when
             # the booking does, and one commit covers both.
             appointment_sms(
@@ -191,6 +208,7 @@ def appointment_cancel(
         appointment.status = Status.CANCELLED
         appointment.cancelled_at = now
         appointment.save(update_fields=["status", "cancelled_at"])
+        _waiting_to_move_end(appointment.pk, now)
         appointment_sms(appointment, appointment.patient, clinic, "booking_cancelled")
         audit.record(
             "booking.cancel",
@@ -200,6 +218,7 @@ def appointment_cancel(
             obj=appointment,
             details={"by": "staff" if by_staff else "patient"},
         )
+        offers_sweep_later()  # the slot is free: offer it to a waiting patient
     return appointment
 
 
@@ -208,6 +227,7 @@ def appointment_move(
     patient: Patient,
     appointment_id: int,
     slot_id: int,
+    offer_id: int | None = None,
     request: HttpRequest | None = None,
     now: datetime.datetime | None = None,
 ) -> Appointment:
@@ -226,8 +246,14 @@ def appointment_move(
     fail on the database's constraints; that becomes :class:`SlotTaken` with the old booking
     untouched. Moving onto the slot it already holds returns it unchanged (a double submit).
 
-    Raises :class:`NotMovable`, :class:`CancelTooLate`, :class:`SlotTaken` or
-    :class:`SlotUnavailable`.
+    With ``offer_id`` (the patient accepts a waitlist offer of ``slot_id``:
+    :func:`booking.services.waitlist.offer_accept`) the offer must still be open and the
+    patient's, and is settled as accepted, its entry as fulfilled, in the same transaction
+    (:class:`OfferGone` otherwise). The old slot, free after the commit, is offered on
+    (docs/booking.md, "Waitlist").
+
+    Raises :class:`NotMovable`, :class:`CancelTooLate`, :class:`SlotTaken`,
+    :class:`SlotUnavailable` or :class:`OfferGone`.
     """
     now = now or timezone.now()
     if not may_use_portal(patient):
@@ -245,6 +271,8 @@ def appointment_move(
                 raise NotMovable
             if appointment.slot_id == slot_id:
                 return appointment
+            if offer_id is not None and not _offer_open(offer_id, patient.pk, slot_id, now):
+                raise OfferGone
             clinic = appointment.patient.clinic
             rules = settings_of_loaded_clinic(clinic)
             if now > cancel_deadline(appointment, rules.cancel_deadline_hours):
@@ -260,7 +288,8 @@ def appointment_move(
                     urgent=False,
                 )
             )
-            slot = next((s for s in slots if s.pk == slot_id), None)
+            # Annotated by the locking statement (offered, taken, held_for_other).
+            slot: Any = next((s for s in slots if s.pk == slot_id), None)
             if slot is None or not slot.offered or slot.blocked:
                 raise SlotUnavailable
             if not slot.appointment_type.online:
@@ -305,7 +334,10 @@ def appointment_move(
                     "from": old_start.isoformat(),
                 },
             )
+            if offer_id is not None:
+                _settle_offer(offer_id=offer_id, patient_id=patient.pk, now=now)
             appointment_sms(appointment, patient, clinic, "booking_moved")
+            offers_sweep_later()  # the old slot is free: offer it on
     except IntegrityError:
         # A booking of the new slot (or one overlapping it) committed while we waited.
         raise SlotTaken from None
@@ -324,3 +356,45 @@ def _overlaps_another(slot: Slot, appointment: Appointment) -> bool:
         .exclude(pk=appointment.pk)
         .exists()
     )
+
+
+# The waitlist's side of booking, moving and cancelling (docs/booking.md, "Waitlist")
+
+
+def _offer_open(offer_id: int, patient_id: int, slot_id: int, now: datetime.datetime) -> bool:
+    """Lock the patient's open offer of ``slot_id``; whether there is one."""
+    return (
+        SlotOffer.objects.select_for_update()
+        .filter(
+            pk=offer_id,
+            patient_id=patient_id,
+            slot_id=slot_id,
+            status=SlotOffer.Status.OFFERED,
+            expires_at__gt=now,
+        )
+        .exists()
+    )
+
+
+def _settle_offer(*, offer_id: int, patient_id: int, now: datetime.datetime) -> None:
+    """The offer is accepted and its entry fulfilled: plain UPDATEs (no savepoint, no
+    read of their own), so they may run inside the booking's pipeline."""
+    SlotOffer.objects.filter(
+        pk=offer_id, patient_id=patient_id, status=SlotOffer.Status.OFFERED
+    ).update(status=SlotOffer.Status.ACCEPTED, answered_at=now)
+    WaitlistEntry.objects.filter(
+        pk=Subquery(SlotOffer.objects.filter(pk=offer_id).values("entry_id")[:1]),
+        status=WaitlistEntry.Status.WAITING,
+    ).update(status=WaitlistEntry.Status.FULFILLED)
+
+
+def _waiting_to_move_end(appointment_id: int, now: datetime.datetime) -> None:
+    """A cancelled booking has nothing to move: its waiting entries end, their open offers
+    are void (those slots go to the next patient)."""
+    entries = WaitlistEntry.objects.filter(
+        appointment_id=appointment_id, status=WaitlistEntry.Status.WAITING
+    )
+    SlotOffer.objects.filter(
+        entry__in=Subquery(entries.values("pk")), status=SlotOffer.Status.OFFERED
+    ).update(status=SlotOffer.Status.VOID, answered_at=now)
+    entries.update(status=WaitlistEntry.Status.CANCELLED)

@@ -13,12 +13,12 @@ from functools import partial
 
 import holidays
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from clinics.models import Practitioner
 
-from ..models import Absence, Appointment, ClosedDay, ScheduleTemplate, Slot
+from ..models import Absence, Appointment, ClosedDay, ScheduleTemplate, Slot, SlotOffer
 from ..selectors import local_midnight, local_today, local_tz, settings_of_loaded_clinic
 
 Status = Appointment.Status
@@ -209,9 +209,39 @@ def slots_regenerate_later(*, practitioner_ids: list[int]) -> None:
         transaction.on_commit(partial(_enqueue_generation, practitioner_id), robust=True)
 
 
+def _enqueue_offers_sweep() -> None:
+    from ..tasks import sweep_slot_offers
+
+    sweep_slot_offers.delay()
+
+
+def offers_sweep_later() -> None:
+    """After the current transaction commits (a slot freed up: cancelled, moved from,
+    unblocked), run the waitlist's sweep soon. Only to react quickly: the beat runs it every
+    minute anyway (docs/booking.md, "Waitlist"), so a lost message loses nothing."""
+    transaction.on_commit(_enqueue_offers_sweep, robust=True)
+
+
+def _blocked_changed(slots: QuerySet[Slot], blocked: bool) -> None:
+    """A blocked slot is held for nobody: its open offers are void. An unblocked one may be
+    offered to a waiting patient."""
+    if blocked:
+        SlotOffer.objects.filter(slot__in=slots, status=SlotOffer.Status.OFFERED).update(
+            status=SlotOffer.Status.VOID, answered_at=timezone.now()
+        )
+    else:
+        offers_sweep_later()
+
+
 def slots_set_blocked(*, slot_ids: list[int], blocked: bool) -> int:
     """Block (absence) or unblock single slots. A booked appointment stays booked."""
-    return Slot.objects.filter(pk__in=slot_ids).exclude(blocked=blocked).update(blocked=blocked)
+    with transaction.atomic():
+        changed = (
+            Slot.objects.filter(pk__in=slot_ids).exclude(blocked=blocked).update(blocked=blocked)
+        )
+        if changed:
+            _blocked_changed(Slot.objects.filter(pk__in=slot_ids), blocked)
+    return changed
 
 
 def _day_slots_set_blocked(
@@ -220,11 +250,11 @@ def _day_slots_set_blocked(
     """Block or unblock the practitioner's slots on ``day`` (to ``last``, inclusive)."""
     start = local_midnight(day)
     end = local_midnight((last or day) + datetime.timedelta(days=1))
-    return (
-        Slot.objects.filter(practitioner_id=practitioner_id, start__gte=start, start__lt=end)
-        .exclude(blocked=blocked)
-        .update(blocked=blocked)
-    )
+    days = Slot.objects.filter(practitioner_id=practitioner_id, start__gte=start, start__lt=end)
+    changed = days.exclude(blocked=blocked).update(blocked=blocked)
+    if changed:
+        _blocked_changed(days, blocked)
+    return changed
 
 
 def _absent_days(
