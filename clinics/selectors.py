@@ -144,7 +144,7 @@ def staff_display_name(user: User) -> str:
 
 
 def access_log(patient: Patient, *, page: int = 1) -> tuple[list[AccessEntry], bool]:
-    """"Hvem har sett mine opplysninger": each time staff opened or changed the patient's
+    """ "Hvem har sett mine opplysninger": each time staff opened or changed the patient's
     data in ePortal, and each action a representative did for them, newest first; one
     page, and whether an older page follows. One query whatever the log's length (the
     ``audit_subject_created`` index; the staff member, their practitioner and the

@@ -350,7 +350,7 @@ def logout(request: PatientRequest, ep_ident: str) -> HttpResponse:
 
 @patient_required
 def access_log(request: PatientRequest, ep_ident: str) -> HttpResponse:
-    """"Hvem har sett mine opplysninger": the staff reads of the patient's data and what
+    """ "Hvem har sett mine opplysninger": the staff reads of the patient's data and what
     representatives did for them (clinics.selectors.access_log), 50 a page."""
     patient = logged_in_patient(request)
     page = parse_id(request.GET.get("page")) or 1
