@@ -86,7 +86,7 @@ def patient_update(
     try:
         with transaction.atomic():
             patient = (
-                Patient.objects.select_for_update()
+                Patient.objects.select_for_update(of=("self",))
                 .filter(clinic=clinic, pk=patient_id)
                 .select_related("patient_list")
                 .first()

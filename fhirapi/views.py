@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 
 from booking.selectors import bookable_window, free_slots
@@ -79,7 +79,8 @@ def endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            return view(request, *args, **kwargs)
+            with translation.override("en"):  # the diagnostics of every answer: English
+                return view(request, *args, **kwargs)
         except FhirError as error:
             return error_response(error)
 
