@@ -20,7 +20,7 @@ from clinics.national_id import classify
 
 from .http import FhirError
 from .mapping import identifiers
-from .mapping.refs import parse_ref
+from .mapping.refs import as_id, parse_ref
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
@@ -40,15 +40,19 @@ def parse_when(param: str, raw: str) -> tuple[str, datetime.datetime, datetime.d
     """A prefixed date search value: (prefix, start, end) of the instant or the day meant."""
     prefix = raw[:2] if raw[:2] in PREFIXES else "eq"
     text = raw[2:] if raw[:2] in PREFIXES else raw
-    moment = parse_datetime(text) if "T" in text else None
-    if moment is not None:
-        if moment.tzinfo is None:
-            raise bad(param, f"{param}: a time needs its offset (e.g. Z or +01:00).")
-        return prefix, moment, moment
-    day = parse_date(text) if len(text) == 10 else None
-    if day is None:
-        raise bad(param, f"{param}: not a date or dateTime: {raw!r}.")
-    return prefix, local_midnight(day), local_midnight(day + datetime.timedelta(days=1))
+    try:
+        moment = parse_datetime(text) if "T" in text else None
+        if moment is not None:
+            if moment.tzinfo is None:
+                raise bad(param, f"{param}: a time needs its offset (e.g. Z or +01:00).")
+            moment.astimezone(datetime.UTC)  # out of range near year 1 or 9999
+            return prefix, moment, moment
+        day = parse_date(text) if len(text) == 10 else None
+        if day is not None and 1900 <= day.year <= 2999:
+            return prefix, local_midnight(day), local_midnight(day + datetime.timedelta(days=1))
+    except (ValueError, OverflowError):
+        pass
+    raise bad(param, f"{param}: not a date or dateTime (years 1900–2999): {raw!r}.")
 
 
 def filter_when(qs: QuerySet, field: str, param: str, raw: str) -> QuerySet:
@@ -76,21 +80,14 @@ def filter_when(qs: QuerySet, field: str, param: str, raw: str) -> QuerySet:
 
 
 def ids(param: str, raw: str) -> list[int]:
-    found = []
-    for part in raw.split(","):
-        part = part.strip()
-        if not part.isdigit():
-            # An id that cannot exist matches nothing (FHIR ids are strings).
-            found.append(-1)
-        else:
-            found.append(int(part))
-    return found
+    # An id that cannot exist matches nothing (FHIR ids are strings).
+    return [found if (found := as_id(part.strip())) is not None else -1 for part in raw.split(",")]
 
 
 def reference_id(param: str, raw: str, resource: str) -> int:
     """``Practitioner/5`` or ``5``."""
-    if raw.isdigit():
-        return int(raw)
+    if (pk := as_id(raw)) is not None:
+        return pk
     found = parse_ref({"reference": raw}, resource)
     if found is None:
         raise bad(param, f"{param}: give {resource}/<id>.")

@@ -19,4 +19,6 @@ urlpatterns = [
     re_path(rf"^r4/{TYPE}/_search$", views.search_view, name="search"),
     re_path(rf"^r4/{TYPE}/(?P<pk>[A-Za-z0-9\-.]{{1,64}})$", views.instance_view, name="instance"),
     re_path(rf"^r4/{TYPE}$", views.type_view, name="type"),
+    # Anything else under the base: an OperationOutcome, never the site's HTML 404 page.
+    re_path(r"^r4/", views.not_found, name="not_found"),
 ]

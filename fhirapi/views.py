@@ -45,7 +45,7 @@ from .mapping import patient as patient_map
 from .mapping import practitioner as practitioner_map
 from .mapping import schedule as schedule_map
 from .mapping import slot as slot_map
-from .mapping.refs import parse_ref
+from .mapping.refs import as_id, parse_ref
 from .scopes import RESOURCES, scope
 from .search import bundle, parse_when
 from .search import run as run_search
@@ -107,7 +107,8 @@ def _resource_response(data: dict[str, Any], status: int = 200, **headers: str) 
 
 def _one(caller: Caller, resource: str, pk: str) -> Any:
     rows, _ = READERS[resource]
-    found = rows(caller.clinic.pk).filter(pk=int(pk)).first() if pk.isdigit() else None
+    pk_id = as_id(pk)
+    found = rows(caller.clinic.pk).filter(pk=pk_id).first() if pk_id is not None else None
     if found is None:
         raise FhirError(404, "not-found", f"{resource}/{pk} is not known.")
     return found
@@ -127,6 +128,11 @@ def smart(request: HttpRequest) -> HttpResponse:
     response = respond(smart_configuration(token_url(request)))
     response["Content-Type"] = "application/json"
     return response
+
+
+@endpoint
+def not_found(request: HttpRequest) -> HttpResponse:
+    raise FhirError(404, "not-found", "No such endpoint.")
 
 
 @endpoint
@@ -306,8 +312,8 @@ def _refs(params: dict[str, list[Any]], name: str, resource: str) -> list[int]:
     found = []
     for value in params.get(name) or []:
         pk = parse_ref(value if isinstance(value, dict) else {"reference": str(value)}, resource)
-        if pk is None and isinstance(value, str) and value.isdigit():
-            pk = int(value)
+        if pk is None and isinstance(value, str):
+            pk = as_id(value)
         if pk is None:
             raise FhirError(
                 400, "invalid", f"{name}: give {resource}/<id>.", f"Parameters.parameter[{name}]"

@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
+def as_id(text: str) -> int | None:
+    """A database id from its text: ASCII digits that fit a bigint, else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def ref(resource: str, pk: int | str, display: str | None = None) -> dict[str, Any]:
     found: dict[str, Any] = {"reference": f"{resource}/{pk}"}
     if display:
@@ -21,6 +28,6 @@ def parse_ref(value: Any, resource: str) -> int | None:
     if not isinstance(text, str):
         return None
     parts = text.rstrip("/").split("/")
-    if len(parts) < 2 or parts[-2] != resource or not parts[-1].isdigit():
+    if len(parts) < 2 or parts[-2] != resource:
         return None
-    return int(parts[-1])
+    return as_id(parts[-1])
