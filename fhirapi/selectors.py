@@ -10,11 +10,14 @@ appointment's, its creation, cancellation or move.
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+
 from django.db.models import DateTimeField, Exists, F, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
-from booking.models import Appointment, ScheduleTemplate, Slot
-from booking.selectors import overlapping_booked
+from booking.models import Appointment, AppointmentType, ScheduleTemplate, Slot
+from booking.selectors import free_slots, overlapping_booked
 from clinics.models import Patient, Practitioner
 
 
@@ -61,7 +64,8 @@ def schedules(clinic_id: int) -> QuerySet[Practitioner]:
     )
 
 
-def slots(clinic_id: int) -> QuerySet[Slot]:
+def slot_last_changed() -> Greatest:
+    """A slot's last change: its own, or the newest of an appointment in it."""
     newest_booking = (
         Appointment.objects.filter(slot_id=OuterRef("pk"))
         .order_by()
@@ -69,18 +73,71 @@ def slots(clinic_id: int) -> QuerySet[Slot]:
         .annotate(m=Max(_appointment_changed()))
         .values("m")[:1]
     )
+    return Greatest(
+        F("updated"),
+        Coalesce(Subquery(newest_booking, output_field=DateTimeField()), F("updated")),
+        output_field=DateTimeField(),
+    )
+
+
+def slots(clinic_id: int) -> QuerySet[Slot]:
     return (
         Slot.objects.filter(practitioner__clinic_id=clinic_id)
         .select_related("appointment_type", "practitioner")
-        .annotate(
-            booked=Exists(overlapping_booked()),
-            last_changed=Greatest(
-                F("updated"),
-                Coalesce(Subquery(newest_booking, output_field=DateTimeField()), F("updated")),
-                output_field=DateTimeField(),
-            ),
-        )
+        .annotate(booked=Exists(overlapping_booked()), last_changed=slot_last_changed())
     )
+
+
+@dataclass(frozen=True)
+class SlotType:
+    key: str
+    name: str
+    online: bool
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    """A free slot as ``$find`` reads it: plain values, no model instances."""
+
+    pk: int
+    start: datetime.datetime
+    end: datetime.datetime
+    practitioner_id: int
+    last_changed: datetime.datetime
+    appointment_type: SlotType
+    blocked: bool = False
+    booked: bool = False
+
+
+def _free(
+    clinic_id: int, practitioner_ids: list[int], start: datetime.datetime, end: datetime.datetime
+) -> QuerySet:
+    return (
+        free_slots(practitioner_ids=practitioner_ids, start=start, end=end)
+        .filter(practitioner__clinic_id=clinic_id)
+        .annotate(last_changed=slot_last_changed())
+        .values_list("pk", "start", "end", "practitioner_id", "appointment_type_id", "last_changed")
+    )
+
+
+def free_slot_list(
+    *,
+    clinic_id: int,
+    practitioner_ids: list[int],
+    start: datetime.datetime,
+    end: datetime.datetime,
+) -> list[FreeSlot]:
+    """The clinic's free slots (``booking.selectors.free_slots``) of the practitioners, by
+    time, as tuples (no model instances): one query, and one for the clinic's appointment
+    types."""
+    rows = list(_free(clinic_id, list(practitioner_ids), start, end))
+    if not rows:
+        return []
+    types = {
+        t.pk: SlotType(t.key, t.name, t.online)
+        for t in AppointmentType.objects.filter(clinic_id=clinic_id)
+    }
+    return [FreeSlot(pk, s, e, p, changed, types[kind]) for pk, s, e, p, kind, changed in rows]
 
 
 def appointments(clinic_id: int) -> QuerySet[Appointment]:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 
-from booking.selectors import bookable_window, free_slots
+from booking.selectors import bookable_window
 from booking.services import (
     LimitReached,
     SlotTaken,
@@ -356,10 +356,9 @@ def find(request: HttpRequest) -> HttpResponse:
         window = bookable_window(clinic, urgent=False, now=now)
         start, end = max(start, window.earliest), min(end, window.horizon_end)
     ids = list(practitioners.values_list("pk", flat=True))
-    free = free_slots(practitioner_ids=ids, start=start, end=end) if end > start else None
     rows = (
-        list(selectors.slots(clinic.pk).filter(pk__in=free.values("pk")).order_by("start", "pk"))
-        if free is not None and ids
+        selectors.free_slot_list(clinic_id=clinic.pk, practitioner_ids=ids, start=start, end=end)
+        if ids and end > start
         else []
     )
     audit.record(

@@ -8,6 +8,7 @@ from typing import Any
 from booking.models import Appointment, Slot
 
 from ..http import instant, meta
+from ..selectors import FreeSlot
 from .refs import ref
 
 
@@ -35,7 +36,7 @@ def to_fhir(appointment: Appointment) -> dict[str, Any]:
     return resource
 
 
-def proposed(slot: Slot) -> dict[str, Any]:
+def proposed(slot: Slot | FreeSlot) -> dict[str, Any]:
     """An appointment ``$find`` offers: the free slot, the practitioner, no patient yet."""
     return {
         "resourceType": "Appointment",

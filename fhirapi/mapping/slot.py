@@ -8,12 +8,13 @@ from typing import Any
 from booking.models import Slot
 
 from ..http import instant, meta
+from ..selectors import FreeSlot
 from .refs import ref
 
 APPOINTMENT_TYPE_SYSTEM = "urn:eportal:appointment-type"
 
 
-def status_of(slot: Slot) -> str:
+def status_of(slot: Slot | FreeSlot) -> str:
     if slot.blocked:
         return "busy-unavailable"
     if getattr(slot, "booked", False):
@@ -21,13 +22,14 @@ def status_of(slot: Slot) -> str:
     return "free"
 
 
-def to_fhir(slot: Slot) -> dict[str, Any]:
-    """``slot`` as :func:`fhirapi.selectors.slots` reads it (``booked``, ``last_changed``)."""
+def to_fhir(slot: Slot | FreeSlot) -> dict[str, Any]:
+    """``slot`` as :func:`fhirapi.selectors.slots` reads it (``booked``, ``last_changed``),
+    or a free slot of ``$find`` (:class:`fhirapi.selectors.FreeSlot`)."""
     kind = slot.appointment_type
     return {
         "resourceType": "Slot",
         "id": str(slot.pk),
-        "meta": meta(slot.last_changed),  # type: ignore[attr-defined]
+        "meta": meta(slot.last_changed),  # type: ignore[union-attr]
         "serviceType": [
             {"coding": [{"system": APPOINTMENT_TYPE_SYSTEM, "code": kind.key}], "text": kind.name}
         ],
