@@ -48,7 +48,8 @@ class ApiClientAdmin(ClinicScopedAdmin):
     readonly_fields = ("client_id", "created")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        fields = ["clinic", "name", "scope_choices", "active"]
+        hidden = set(self.get_exclude(request, obj) or ())  # the clinic, for clinic staff
+        fields = [f for f in ("clinic", "name", "scope_choices", "active") if f not in hidden]
         return [*fields, "client_id", "created"] if obj is not None else fields
 
     @admin.display(description=_("client id"))
