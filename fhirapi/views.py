@@ -206,12 +206,8 @@ def _patient_create(request: HttpRequest) -> HttpResponse:
         caller=caller, data=patient_map.from_fhir(data), request=request
     )
     resource = patient_map.to_fhir(_one(caller, "Patient", str(patient.pk)))
-    return _resource_response(
-        resource,
-        201,
-        Location=f"{base_url(request)}Patient/{patient.pk}/_history/"
-        f"{resource['meta']['versionId']}",
-    )
+    # No vread (_history) yet: the Location is the resource's own URL.
+    return _resource_response(resource, 201, Location=f"{base_url(request)}Patient/{patient.pk}")
 
 
 def _patient_update(request: HttpRequest, pk: str) -> HttpResponse:

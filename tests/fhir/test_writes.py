@@ -44,7 +44,7 @@ def test_patient_create(world):
     assert patient.clinic == world.clinic
     assert patient.mobile == "+4741234568"
     assert patient.patient_list == world.gp_list
-    assert response["Location"].startswith(f"http://testserver/fhir/r4/Patient/{patient.pk}/")
+    assert response["Location"] == f"http://testserver/fhir/r4/Patient/{patient.pk}"
     event = AuditEvent.objects.get(action="fhir.create")
     assert event.subject_id == patient.pk
     assert event.actor_type == AuditEvent.ActorType.API
