@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -c pyproject.toml -r eportal clinics identification booking econsult delegation sms ops -ll
+	$(BIN)/bandit -q -c pyproject.toml -r eportal clinics identification booking econsult delegation sms ops fhirapi -ll
 
 check: install
 	$(DEV_ENV) $(PY) manage.py makemigrations --check --dry-run

@@ -225,6 +225,32 @@ def create_sessions(world: World, *, count: int, seed: int) -> list[tuple[str, s
     return pairs
 
 
+def create_api_token(world: World) -> str:
+    """A record system's API client of the clinic (fhirapi) and a bearer token for it that
+    outlasts the run (real tokens live ten minutes)."""
+    from oauth2_provider.models import AccessToken, Application
+
+    from fhirapi.models import ApiClient
+    from fhirapi.scopes import ALL_SCOPES
+
+    application = Application.objects.create(
+        name="bench EPJ",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+    )
+    ApiClient.objects.create(
+        clinic=world.clinic, application=application, name="bench EPJ", scopes=" ".join(ALL_SCOPES)
+    )
+    token = get_random_string(40)
+    AccessToken.objects.create(
+        token=token,
+        application=application,
+        expires=timezone.now() + datetime.timedelta(days=1),
+        scope=" ".join(ALL_SCOPES),
+    )
+    return token
+
+
 def bookable_slots(world: World, *, seed: int) -> list[int]:
     """Free ePortal slots of the other practitioners, shuffled, kept a day clear of both ends
     of the booking window so none leaves the window during a run."""

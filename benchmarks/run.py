@@ -20,6 +20,7 @@ Only 127.0.0.1 is contacted; every loop is bounded by a count or a deadline.
 from __future__ import annotations
 
 import argparse
+import datetime
 import http.client
 import json
 import os
@@ -54,6 +55,8 @@ class Scenario:
     expect: int = 200
     #: The scratch file of "<session key> <csrf secret>" lines the requests use.
     sessions: str = "sessions.txt"
+    #: An Authorization header instead of a session (the FHIR API).
+    auth: str = ""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -78,7 +81,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pages",
         default="",
-        help="comma-separated subset of hello,start,home,slots,book,econsult_new,mine,inbox",
+        help="comma-separated subset of hello,start,home,slots,book,fhir_find,econsult_new,mine,"
+        "inbox",
     )
     parser.add_argument("--json", type=Path, help="also write every round's numbers here")
     parser.add_argument(
@@ -172,10 +176,14 @@ def stop_gunicorn(process: Any) -> None:
         process.wait(timeout=5)
 
 
-def fetch(port: int, method: str, path: str, cookie: str = "", body: str = "") -> tuple[int, str]:
+def fetch(
+    port: int, method: str, path: str, cookie: str = "", body: str = "", auth: str = ""
+) -> tuple[int, str]:
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
         headers = {"Cookie": cookie} if cookie else {}
+        if auth:
+            headers["Authorization"] = auth
         if body:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         conn.request(method, path, body=body or None, headers=headers)
@@ -220,6 +228,7 @@ def run_wrk(
         "BENCH_SLOTS": str(slots_file or ""),
         "BENCH_THREADS": str(args.threads),
         "BENCH_OUT": str(out),
+        "BENCH_AUTH": scenario.auth,
     }
     command = [
         "wrk",
@@ -354,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{inbox_rows} open"
         )
 
+        bearer = f"Bearer {data.create_api_token(world)}"
+        week_end = world.week + datetime.timedelta(days=7)
         ep = data.EP_IDENT
         scenarios = [
             Scenario("hello", "hello (minimal view)", "/bench/hello", logged_in=False),
@@ -365,6 +376,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"/c/{ep}/timer/?p={world.measured.pk}&week={world.week.isoformat()}",
             ),
             Scenario("book", "booking POST", f"/c/{ep}/timer/", method="POST", expect=302),
+            Scenario(
+                "fhir_find",
+                "FHIR Appointment/$find (1 week, 1 practitioner)",
+                f"/fhir/r4/Appointment/$find?practitioner=Practitioner/{world.measured.pk}"
+                f"&start={world.week.isoformat()}&end={week_end.isoformat()}",
+                logged_in=False,
+                auth=bearer,
+            ),
             Scenario(
                 "econsult_new", "Ny eKonsultasjon (3 practitioners)", f"/c/{ep}/meldinger/ny/"
             ),
@@ -397,12 +416,14 @@ def main(argv: list[str] | None = None) -> int:
                 status, _ = fetch(port, "POST", f"{s.path}{slots[0]}/", cookie, body)
             else:
                 who = staff_cookie if s.sessions == "staff_sessions.txt" else cookie
-                status, text = fetch(port, "GET", s.path, who if s.logged_in else "")
+                status, text = fetch(port, "GET", s.path, who if s.logged_in else "", auth=s.auth)
             if status != s.expect:
                 raise SystemExit(f"{s.name}: HTTP {status}, expected {s.expect}")
             if s.name == "slots":
                 shown = len(re.findall(rf'href="/c/{ep}/timer/\d+/"', text))
                 log(f"free-slot page shows {shown} slots")
+            if s.name == "fhir_find":
+                log(f"$find finds {json.loads(text)['total']} free slots")
 
         rounds: list[dict[str, dict[str, Any]]] = []
         for number in range(0 if args.warmup else 1, args.runs + 1):

@@ -6,6 +6,7 @@
 -- BENCH_SLOTS     file ("post"): one free slot id per line, each booked at most once
 -- BENCH_THREADS   the -t given to wrk (requests are numbered across threads)
 -- BENCH_OUT       file the summary is written to, as JSON
+-- BENCH_AUTH      an Authorization header to send (the FHIR API's bearer token), or empty
 --
 -- Request k (counted across threads) uses session k mod #sessions and slot k: every POST
 -- books a different slot, with the session's CSRF secret as cookie and as form token.
@@ -13,6 +14,7 @@
 local mode = os.getenv("BENCH_MODE") or "get"
 local path = os.getenv("BENCH_PATH") or "/"
 local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
+local auth = os.getenv("BENCH_AUTH") or ""
 
 local function read_lines(name)
   local rows = {}
@@ -55,6 +57,9 @@ function request()
   sent = sent + 1
   local k = (sent - 1) * nthreads + tid -- 1, 2, 3, ... across the threads
   local headers = {}
+  if auth ~= "" then
+    headers["Authorization"] = auth
+  end
   local session = nil
   if #sessions > 0 then
     session = sessions[(k - 1) % #sessions + 1]

@@ -314,6 +314,8 @@ class Slot(models.Model):
     blocked = models.BooleanField(
         _("blocked"), default=False, help_text=_("A blocked slot is never offered (absence).")
     )
+    #: The FHIR API's meta.lastUpdated (fhirapi); the updates that block or open slots set it.
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("slot")

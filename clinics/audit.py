@@ -69,6 +69,16 @@ ACTION_LABELS: dict[str, Promise] = {
     "renewal.viewed": _("Prescription renewal request read"),
     "renewal.handled": _("Prescription renewal decided"),
     "renewal.inbox_viewed": _("Prescription renewal inbox viewed"),
+    # The FHIR API (a clinic system's client)
+    "fhir.token": _("API client got an access token"),
+    "fhir.read": _("API client read a resource"),
+    "fhir.search": _("API client searched"),
+    "fhir.create": _("API client created a resource"),
+    "fhir.update": _("API client updated a resource"),
+    "fhir.find": _("API client looked for free times"),
+    "fhir.book": _("API client booked an appointment"),
+    "fhir.cancel": _("API client cancelled an appointment"),
+    "fhir.client_registered": _("API client registered"),
 }
 
 
@@ -101,6 +111,7 @@ def record(
     details: dict[str, Any] | None = None,
     ip: str | None = None,
     fetch_pk: bool = True,
+    api_client: str | None = None,
 ) -> AuditEvent:
     """Write one audit event; ``fetch_pk=False`` (the event's id is not needed) lets it go
     out with the next statement inside :func:`eportal.db.prepared.pipeline`.
@@ -113,7 +124,10 @@ def record(
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             staff = user
-    if patient is not None:
+    if api_client is not None:
+        actor_type = AuditEvent.ActorType.API
+        details = {**(details or {}), "client": api_client}
+    elif patient is not None:
         actor_type = AuditEvent.ActorType.PATIENT
     elif staff is not None:
         actor_type = AuditEvent.ActorType.STAFF

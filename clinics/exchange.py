@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from .models import (
@@ -657,7 +658,10 @@ def _sync(obj: Any, values: dict[str, Any]) -> bool:
     for name in changed:
         setattr(obj, name, values[name])
     if changed:
-        obj.save(update_fields=changed)
+        # A model's ``updated`` (auto_now) is written only when named: the FHIR API's
+        # meta.lastUpdated and _lastUpdated polling read it.
+        auto = [f.name for f in obj._meta.concrete_fields if getattr(f, "auto_now", False)]
+        obj.save(update_fields=changed + auto)
     return bool(changed)
 
 
@@ -727,7 +731,7 @@ def import_clinic(data: Any) -> dict[str, int]:
             if national_id not in in_file and p.journal_active
         ]
         if gone:
-            Patient.objects.filter(pk__in=gone).update(journal_active=False)
+            Patient.objects.filter(pk__in=gone).update(journal_active=False, updated=Now())
             ctx.count("patients marked inactive", len(gone))
         _sync_medications(clinic, clean["patients"], ctx)
         _sync_parent_child(clinic, clean["parent_child"], ctx)

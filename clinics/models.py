@@ -140,6 +140,8 @@ class Practitioner(models.Model):
         default=False,
         help_text=_("Offer this practitioner's services to patients online."),
     )
+    #: The FHIR API's meta.lastUpdated and version (fhirapi).
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("practitioner")
@@ -568,6 +570,7 @@ class AuditEvent(models.Model):
         STAFF = "staff", _("Staff")
         SYSTEM = "system", _("System")
         ANONYMOUS = "anonymous", _("Anonymous")
+        API = "api", _("API client")
 
     created = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     clinic = models.ForeignKey(

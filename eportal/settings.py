@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "econsult",
     "sms",
     "ops",
+    "oauth2_provider",
+    "fhirapi",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +203,32 @@ MFA_TOTP_TOLERANCE = 1
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "admin:index"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+
+# The FHIR API's clients (docs/api.md): OAuth 2 client credentials, django-oauth-toolkit.
+# One Application per clinic system (fhirapi.ApiClient ties it to its clinic); a token lives
+# ten minutes, and a client may ask only for the scopes its registration names.
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": envint("FHIR_ACCESS_TOKEN_SECONDS", 600),
+    "OAUTH2_VALIDATOR_CLASS": "fhirapi.oauth.ClientValidator",
+    "SCOPES_BACKEND_CLASS": "fhirapi.oauth.ScopesBackend",
+    # The OAuth 2.0 Security BCP (RFC 9700) in full, ahead of the toolkit's 4.0 defaults.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # No redirects at all (client credentials); none over plain http.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+# The toolkit's own models (named here so migrations can refer to them as swappable).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 
 # Email (password resets for staff)
 

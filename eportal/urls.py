@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
+from fhirapi import views as fhir_views
 from identification import views as identification_views
 from ops import views as ops_views
 
@@ -44,6 +45,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("sms/", include("sms.urls")),
+    path("fhir/", include("fhirapi.urls")),
+    path(".well-known/smart-configuration", fhir_views.smart, name="smart_configuration"),
     path("i18n/setlang/", set_language, name="set_language"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's): never a 404.
     path("favicon.ico", views.favicon, name="favicon"),

@@ -93,3 +93,19 @@ def test_ops_imports_the_apps_only_through_its_wiring_module():
             if module.split(".")[0] in APPS:
                 wrong.append(f"{relative}: {module}")
     assert wrong == []
+
+
+def test_fhirapi_sits_on_top_no_app_imports_it():
+    """fhirapi (the FHIR API) calls clinics, booking and delegation; only eportal's settings
+    and urls name it, and it imports nothing of eportal, identification, econsult or ops."""
+    wrong = []
+    for app in (*APPS, "ops"):
+        for path in sorted((ROOT / app).rglob("*.py")):
+            for module in imported_modules(path):
+                if module.split(".")[0] == "fhirapi":
+                    wrong.append(f"{path.relative_to(ROOT).as_posix()}: {module}")
+    for path in sorted((ROOT / "fhirapi").rglob("*.py")):
+        for module in imported_modules(path):
+            if module.split(".")[0] in ("eportal", "identification", "econsult", "ops"):
+                wrong.append(f"{path.relative_to(ROOT).as_posix()}: {module}")
+    assert wrong == []

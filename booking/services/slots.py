@@ -14,6 +14,7 @@ from functools import partial
 import holidays
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from clinics.models import Practitioner
@@ -155,7 +156,7 @@ def slots_generate(
             end, type_id = want
             if slot.end != end or slot.appointment_type_id != type_id:
                 slot.end, slot.appointment_type_id = end, type_id
-                slot.save(update_fields=["end", "appointment_type"])
+                slot.save(update_fields=["end", "appointment_type", "updated"])
                 updated += 1
         if drop:
             deleted, _ = (
@@ -165,7 +166,7 @@ def slots_generate(
             )
             deleted = min(deleted, len(drop))
         if block:
-            updated += Slot.objects.filter(pk__in=block).update(blocked=True)
+            updated += Slot.objects.filter(pk__in=block).update(blocked=True, updated=Now())
         new = [
             Slot(
                 practitioner_id=practitioner_id,
@@ -237,7 +238,9 @@ def slots_set_blocked(*, slot_ids: list[int], blocked: bool) -> int:
     """Block (absence) or unblock single slots. A booked appointment stays booked."""
     with transaction.atomic():
         changed = (
-            Slot.objects.filter(pk__in=slot_ids).exclude(blocked=blocked).update(blocked=blocked)
+            Slot.objects.filter(pk__in=slot_ids)
+            .exclude(blocked=blocked)
+            .update(blocked=blocked, updated=Now())
         )
         if changed:
             _blocked_changed(Slot.objects.filter(pk__in=slot_ids), blocked)
@@ -251,7 +254,7 @@ def _day_slots_set_blocked(
     start = local_midnight(day)
     end = local_midnight((last or day) + datetime.timedelta(days=1))
     days = Slot.objects.filter(practitioner_id=practitioner_id, start__gte=start, start__lt=end)
-    changed = days.exclude(blocked=blocked).update(blocked=blocked)
+    changed = days.exclude(blocked=blocked).update(blocked=blocked, updated=Now())
     if changed:
         _blocked_changed(days, blocked)
     return changed

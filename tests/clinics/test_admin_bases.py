@@ -23,7 +23,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"clinics", "delegation", "booking", "econsult", "sms"}
+OUR_APPS = {"clinics", "delegation", "booking", "econsult", "sms", "fhirapi"}
 
 
 def ours(model_admin) -> bool:

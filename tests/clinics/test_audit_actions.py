@@ -15,7 +15,17 @@ from clinics import audit
 from clinics.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("clinics", "identification", "delegation", "booking", "econsult", "sms", "ops", "eportal")
+APPS = (
+    "clinics",
+    "identification",
+    "delegation",
+    "booking",
+    "econsult",
+    "sms",
+    "ops",
+    "eportal",
+    "fhirapi",
+)
 ACTION = re.compile(r"^[a-z]+\.[a-z_]+$")
 
 

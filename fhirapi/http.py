@@ -1,0 +1,94 @@
+"""FHIR over HTTP: ``application/fhir+json`` responses, OperationOutcome errors, versions."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FhirError(Exception):
+    """Answer with an OperationOutcome: ``status``, an issue ``code`` and where it is."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        diagnostics: str,
+        expression: str | None = None,
+        *,
+        issues: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(diagnostics)
+        self.status = status
+        self.headers = headers or {}
+        self.issues = issues or [issue(code, diagnostics, expression)]
+
+
+def issue(code: str, diagnostics: str, expression: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"severity": "error", "code": code, "diagnostics": diagnostics}
+    if expression:
+        found["expression"] = [expression]
+    return found
+
+
+def outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def respond(
+    data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        content_type=f"{FHIR_JSON}; charset=utf-8",
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def error_response(error: FhirError) -> HttpResponse:
+    return respond(outcome(error.issues), error.status, error.headers)
+
+
+def version_of(when: datetime.datetime) -> str:
+    """A resource's versionId: its last change in microseconds since the epoch."""
+    return str(int(when.timestamp() * 1_000_000))
+
+
+def etag(version: str) -> str:
+    return f'W/"{version}"'
+
+
+def instant(when: datetime.datetime) -> str:
+    return when.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+def meta(when: datetime.datetime) -> dict[str, str]:
+    return {"versionId": version_of(when), "lastUpdated": instant(when)}
+
+
+def read_json(request: HttpRequest) -> Any:
+    """The request's JSON body; a 400 OperationOutcome when it is not JSON."""
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise FhirError(400, "structure", "The body is not JSON.") from None
+
+
+def if_match_version(request: HttpRequest) -> str | None:
+    """The version an ``If-Match: W/"<version>"`` names, or None without the header."""
+    value = request.headers.get("If-Match")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')

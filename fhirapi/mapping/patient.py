@@ -1,0 +1,118 @@
+"""Patient ↔ clinics.Patient: the identity number with the no-basis system of its kind, the
+name, the mobile in the record, whether the record is active, and the GP (the owner of the
+patient's list)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from clinics.models import Patient
+from clinics.national_id import IdKind
+from clinics.national_id import parse as parse_national_id
+from clinics.phones import normalise_mobile
+
+from ..http import meta
+from . import identifiers
+from .refs import parse_ref, ref
+
+
+def to_fhir(patient: Patient) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": str(patient.pk),
+        "meta": meta(patient.updated),
+        "identifier": [
+            {
+                "use": "official",
+                "system": identifiers.national_id_system(patient.id_kind),
+                "value": patient.national_id,
+            }
+        ],
+        "active": patient.journal_active,
+        "name": [{"use": "official", "text": patient.name}],
+    }
+    if patient.mobile:
+        resource["telecom"] = [{"system": "phone", "value": patient.mobile, "use": "mobile"}]
+    gp_id = patient.patient_list.gp_id if patient.patient_list is not None else None
+    if gp_id is not None:
+        resource["generalPractitioner"] = [ref("Practitioner", gp_id)]
+    return resource
+
+
+@dataclass
+class PatientInput:
+    """A Patient resource read into the model's terms, or the errors by place."""
+
+    national_id: str = ""
+    name: str = ""
+    mobile: str = ""
+    journal_active: bool = True
+    gp_id: int | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def from_fhir(data: dict[str, Any]) -> PatientInput:
+    """Read a Patient already checked against the FHIR model (:mod:`fhirapi.validation`)."""
+    found = PatientInput()
+    _identifier(data.get("identifier") or [], found)
+    names = data.get("name") or []
+    if names:
+        first = names[0]
+        text = (
+            first.get("text")
+            or " ".join([*first.get("given", []), first.get("family", "")]).strip()
+        )
+        found.name = text.strip()
+    if not found.name:
+        found.errors.append(("Patient.name", "A patient needs a name."))
+    elif len(found.name) > 200:
+        found.errors.append(("Patient.name[0]", "A name has at most 200 characters."))
+    for i, telecom in enumerate(data.get("telecom") or []):
+        if telecom.get("system") == "phone" and telecom.get("use") == "mobile":
+            try:
+                found.mobile = normalise_mobile(telecom.get("value"))
+            except ValidationError as error:
+                found.errors.append((f"Patient.telecom[{i}].value", error.messages[0]))
+            break
+    found.journal_active = data.get("active", True) is not False
+    gps = data.get("generalPractitioner") or []
+    if gps:
+        found.gp_id = parse_ref(gps[0], "Practitioner")
+        if found.gp_id is None:
+            found.errors.append(
+                ("Patient.generalPractitioner[0]", "Give the GP as Practitioner/<id>.")
+            )
+    return found
+
+
+def _identifier(items: list[dict[str, Any]], found: PatientInput) -> None:
+    known = [
+        (i, item)
+        for i, item in enumerate(items)
+        if item.get("system") in identifiers.KIND_OF_SYSTEM
+    ]
+    if len(known) != 1:
+        found.errors.append(
+            (
+                "Patient.identifier",
+                "Give exactly one fødselsnummer or D-number "
+                f"({identifiers.FNR} or {identifiers.DNR}).",
+            )
+        )
+        return
+    i, item = known[0]
+    place = f"Patient.identifier[{i}].value"
+    try:
+        number = parse_national_id(str(item.get("value") or ""))
+    except ValidationError as error:
+        found.errors.append((place, error.messages[0]))
+        return
+    expected = identifiers.KIND_OF_SYSTEM[item["system"]]
+    if number.kind != expected:
+        what = "a D-number" if number.kind == IdKind.DNR else f"of kind {number.kind.label}"
+        found.errors.append((place, f"The number is {what}, not of the system {item['system']}."))
+        return
+    found.national_id = number.value
