@@ -33,8 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Medication, Patient, User
-from clinics.selectors import may_use_portal
-from delegation.selectors import practitioners_for
+from delegation.selectors import may_serve, practitioners_for
 
 from .models import (
     AWAITING_CLINIC,
@@ -276,7 +275,7 @@ RECEPTION_LABEL = _("Contact the reception (not for medical questions)")
 def reception_offered(patient: Patient) -> bool:
     """Whether the patient may write to the reception (no query: the settings come with the
     patient)."""
-    return may_use_portal(patient) and econsult_settings(patient.clinic).reception_enabled
+    return may_serve(patient, "reception") and econsult_settings(patient.clinic).reception_enabled
 
 
 def reception_answer_by(

@@ -19,8 +19,9 @@ from django.utils import timezone, translation
 
 from clinics import audit
 from clinics.models import Clinic, Patient
-from clinics.selectors import may_use_portal, public_url
+from clinics.selectors import public_url
 from clinics.urlcache import cached_reverse
+from delegation.selectors import may_serve
 
 from ..models import Appointment, Slot
 from ..queries import booking_transaction, lock_slots_queryset
@@ -96,7 +97,7 @@ def appointment_book(
     Raises :class:`SlotTaken`, :class:`SlotUnavailable` or :class:`LimitReached`.
     """
     now = now or timezone.now()
-    if not may_use_portal(patient):
+    if not may_serve(patient, "urgent" if urgent else "booking"):
         raise SlotUnavailable  # nobody is offered to a patient who may not use the portal
     try:
         with booking_transaction(patient=patient) as booking:
@@ -230,7 +231,7 @@ def appointment_move(
     :class:`SlotUnavailable`.
     """
     now = now or timezone.now()
-    if not may_use_portal(patient):
+    if not may_serve(patient, "booking"):
         raise SlotUnavailable
     try:
         with transaction.atomic():
