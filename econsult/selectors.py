@@ -321,7 +321,12 @@ def submitted_renewal(patient: Patient, key: str) -> RenewalRequest | None:
 
 
 def patient_consultations(patient: Patient) -> list[Consultation]:
-    """ "Mine meldinger": the patient's threads, newest activity first (one query)."""
+    """ "Mine meldinger": the patient's threads, newest activity first (one query). Nothing
+    for someone acting for the patient without eConsultation in the relation
+    (:func:`delegation.selectors.may_serve`; a reception message counts as one), as for
+    the three functions below."""
+    if not may_serve(patient, "econsult"):
+        return []
     return list(
         Consultation.objects.filter(patient=patient, clinic_id=patient.clinic_id)
         .select_related("practitioner")
@@ -342,6 +347,8 @@ def _with_messages(queryset: QuerySet[Consultation]) -> QuerySet[Consultation]:
 
 def patient_consultation(patient: Patient, consultation_id: int) -> Consultation | None:
     """The patient's own consultation with its messages and files; None for anyone else's."""
+    if not may_serve(patient, "econsult"):
+        return None
     return (
         _with_messages(
             Consultation.objects.filter(
@@ -354,6 +361,8 @@ def patient_consultation(patient: Patient, consultation_id: int) -> Consultation
 
 
 def patient_attachment(patient: Patient, attachment_id: int) -> Attachment | None:
+    if not may_serve(patient, "econsult"):
+        return None
     return (
         Attachment.objects.filter(
             pk=attachment_id,
@@ -535,7 +544,10 @@ def _renewals_with_items(queryset: QuerySet[RenewalRequest]) -> QuerySet[Renewal
 
 
 def patient_renewals(patient: Patient, limit: int = 50) -> list[RenewalRequest]:
-    """The patient's renewal requests, newest first, with their medicines (two queries)."""
+    """The patient's renewal requests, newest first, with their medicines (two queries);
+    none for someone acting without renewal in the relation, as :func:`patient_renewal`."""
+    if not may_serve(patient, "renewal"):
+        return []
     return list(
         _renewals_with_items(
             RenewalRequest.objects.filter(patient=patient, clinic_id=patient.clinic_id)
@@ -544,6 +556,8 @@ def patient_renewals(patient: Patient, limit: int = 50) -> list[RenewalRequest]:
 
 
 def patient_renewal(patient: Patient, request_id: int) -> RenewalRequest | None:
+    if not may_serve(patient, "renewal"):
+        return None
     return (
         _renewals_with_items(
             RenewalRequest.objects.filter(

@@ -179,6 +179,8 @@ def appointment_cancel(
             "practitioner", "patient__clinic__booking_settings"
         )
         if patient is not None:
+            if not may_serve(patient, "booking"):
+                return None  # someone acting whose relation does not cover booking
             qs = qs.filter(patient=patient)
         appointment = qs.filter(pk=appointment_id).first()
         if appointment is None:
