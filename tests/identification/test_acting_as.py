@@ -487,3 +487,31 @@ def test_acting_adds_three_queries_to_a_page_whatever_the_data(world, name):
         power_of_attorney(person(w, f"Giver {n}", years_ago(60)), w.parent, "booking")
         appointment(w, w.child, w.slots[n])
     assert _queries(acting_as(w.parent, w.child, w), url) == acting
+
+
+def test_a_power_of_attorney_for_booking_covers_no_messages_renewals_or_reception(world):
+    w = world
+    from econsult.selectors import econsult_settings
+
+    assert econsult_settings(w.clinic).reception_enabled
+    PowerOfAttorney.objects.filter(pk=w.attorney.pk).update(
+        covers_econsult=False, covers_booking=True
+    )
+    thread = consultation_send(
+        patient=w.giver, practitioner_id=w.gp.pk, subject="Utslett", body="Det klør"
+    )
+    client = acting_as(w.holder, w.giver, w)
+    home = client.get(path(w, "identification:home"))
+    services = {s["service"] for s in home.context["patient_services"]}
+    assert services == {"booking", "urgent"}
+    thread_url = path(w, "econsult:thread", consultation_id=thread.pk)
+    assert thread_url not in client.get(path(w, "econsult:mine")).content.decode()
+    themself = factories.log_in_patient(w.giver)  # the giver sees it
+    assert thread_url in themself.get(path(w, "econsult:mine")).content.decode()
+    assert client.get(path(w, "econsult:thread", consultation_id=thread.pk)).status_code == 404
+    before = Consultation.objects.count()
+    client.post(path(w, "econsult:reception"), {"subject": "Adresse", "body": "Ny", "key": ""})
+    assert Consultation.objects.count() == before
+    # And booking works for the giver.
+    client.post(path(w, "booking:confirm", slot_id=w.slots[0].pk), {"reason": "Kontroll"})
+    assert Appointment.objects.get().patient == w.giver
