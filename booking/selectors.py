@@ -44,6 +44,7 @@ from django.db.models.functions import (
 from django.utils import timezone
 
 from clinics.models import Clinic, Patient
+from delegation.selectors import may_serve
 from eportal.db.prepared import PreparedQuery
 
 from .models import MAX_DURATION, Appointment, BookingSettings, Slot, SlotOffer, WaitlistEntry
@@ -234,7 +235,11 @@ def first_free_slot(
 
 
 def patient_appointments(patient: Patient) -> list[Appointment]:
-    """All the patient's appointments, newest last, with their practitioner: one query."""
+    """All the patient's appointments, newest last, with their practitioner: one query.
+    None for someone acting for the patient without booking in the relation
+    (:func:`delegation.selectors.may_serve`)."""
+    if not may_serve(patient, "booking"):
+        return []
     return list(
         Appointment.objects.filter(patient=patient)
         .select_related("practitioner")
@@ -287,7 +292,11 @@ def limit_reached(patient: Patient, *, urgent: bool, now: datetime.datetime | No
 
 
 def patient_appointment(patient: Patient, appointment_id: int) -> Appointment | None:
-    """One of the patient's own appointments (None for anyone else's: answer 404)."""
+    """One of the patient's own appointments (None for anyone else's: answer 404; and, as
+    :func:`patient_appointments`, when the relation of someone acting does not cover
+    booking)."""
+    if not may_serve(patient, "booking"):
+        return None
     return (
         Appointment.objects.filter(pk=appointment_id, patient=patient)
         .select_related("practitioner")

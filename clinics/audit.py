@@ -40,6 +40,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "patient.timeout": _("Patient session timed out"),
     "patient.ineligible": _("Patient session ended: may no longer use the portal"),
     # Acting for others (docs/acting-for-others.md)
+    "patient.acting_started": _("Began acting on behalf of the patient"),
+    "patient.acting_stopped": _("Stopped acting on behalf of another patient"),
+    "patient.acting_dropped": _("Acting on behalf of the patient ended: no longer allowed"),
     "attorney.given": _("Power of attorney given"),
     "attorney.ended": _("Power of attorney ended"),
     # Booking
@@ -118,8 +121,18 @@ def record(
 
     ``subject``: the patient the event is about; by default the object when it is a patient,
     else the object's own patient (a consultation's, an appointment's), else the acting
-    patient. A representative acting for someone passes that person.
+    patient.
+
+    Acting for another (docs/acting-for-others.md): during a request in which the logged-in
+    patient acts for someone (``request.patient_actor``, set by the patient session), an
+    event recorded with ``patient`` = the person acted for is written with both: ``patient``
+    the logged-in patient who did it and ``subject`` the person it was done for. So the
+    services, which know only ``request.patient``, need nothing of their own.
     """
+    actor = getattr(request, "patient_actor", None) if request is not None else None
+    if isinstance(actor, Patient) and patient is not None and patient.pk != actor.pk:
+        subject = subject or patient
+        patient = actor
     if staff is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

@@ -180,8 +180,9 @@ CHILD_AGE_LIMIT = 12
 ATTORNEY_GIVER_MIN_AGE = 16
 ATTORNEY_HOLDER_MIN_AGE = 18
 #: The services a power of attorney can cover; an urgent appointment is a booking.
+#: A message to the reception is written on the giver's behalf as an eConsultation is.
 ATTORNEY_SERVICE_FOR = {"booking": "booking", "urgent": "booking", "econsult": "econsult",
-                        "renewal": "renewal"}  # fmt: skip
+                        "reception": "econsult", "renewal": "renewal"}  # fmt: skip
 
 
 class Refusal:
@@ -213,6 +214,17 @@ class Acting:
 
     def __bool__(self) -> bool:
         return self.allowed
+
+    def covers(self, service: str) -> bool:
+        """Whether this permission covers ``service`` (a ``delegation.models.Service`` value,
+        or ``"reception"``): a parent acts in every service, a holder in those the power of
+        attorney names (an urgent appointment is a booking)."""
+        if not self.allowed:
+            return False
+        if self.via == "parent":
+            return True
+        covered = ATTORNEY_SERVICE_FOR.get(service)
+        return covered is not None and self.attorney is not None and self.attorney.covers(covered)
 
 
 @dataclass(frozen=True)
@@ -274,11 +286,10 @@ def attorney_may_act(attorney: PowerOfAttorney, service: str | None, day: dateti
         return Acting(False, Refusal.ATTORNEY_NOT_VALID)
     if not attorney_ages_allowed(giver.national_id, holder.national_id, day):
         return Acting(False, Refusal.AGE)
-    if service is not None:
-        covered = ATTORNEY_SERVICE_FOR.get(service)
-        if covered is None or not attorney.covers(covered):
-            return Acting(False, Refusal.SERVICE_NOT_COVERED)
-    return Acting(True, via="attorney", attorney=attorney)
+    answer = Acting(True, via="attorney", attorney=attorney)
+    if service is not None and not answer.covers(service):
+        return Acting(False, Refusal.SERVICE_NOT_COVERED)
+    return answer
 
 
 def decide_acting(
@@ -338,6 +349,34 @@ def may_act_for(
         )
     )
     return decide_acting(holder, subject, service, today, links=links, attorneys=attorneys)
+
+
+# The person acted for in a request (the patient session marks them; docs/acting-for-others.md)
+
+_ACTING = "_eportal_acting"
+
+
+def mark_acted_for(subject: Patient, acting: Acting) -> None:
+    """Mark ``subject``, read for this request only, as the person someone acts for under
+    ``acting`` (the patient session does it after :func:`may_act_for`): from then on
+    :func:`acting_covers` answers for the services ``acting`` covers."""
+    setattr(subject, _ACTING, acting)
+
+
+def acting_for(patient: Patient) -> Acting | None:
+    """The permission ``patient`` is acted for under in this request; None when the
+    patient uses the portal themself."""
+    acting = getattr(patient, _ACTING, None)
+    return acting if isinstance(acting, Acting) else None
+
+
+def acting_covers(patient: Patient, service: str) -> bool:
+    """Whether the portal may serve ``patient`` in ``service`` in this request: always when
+    they use it themself; when someone acts for them, only in the services the relation
+    covers (:meth:`Acting.covers`). ``delegation.selectors.may_serve`` asks it for every
+    service; no other place decides it."""
+    acting = acting_for(patient)
+    return acting is None or acting.covers(service)
 
 
 def _child_until(child: Patient) -> datetime.date | None:

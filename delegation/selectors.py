@@ -13,6 +13,8 @@ one place, :func:`offered_practitioners`:
 - A patient who may not use the portal (no active record, no full identity number) or whose
   clinic's portal is switched off gets nobody. The patient session checks eligibility too;
   this keeps a stale session or a background task from offering anything.
+- Someone acting for the patient (docs/acting-for-others.md) gets nobody for a service
+  their relation does not cover: :func:`may_serve`, asked first by every function here.
 - Order, everywhere: the patient's own GP first, then by name, then by id.
 
 Whatever the matrix's size, this is one query.
@@ -36,7 +38,7 @@ from django.db.models import (
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Patient, PatientList, Practitioner
-from clinics.selectors import may_use_portal
+from clinics.selectors import acting_covers, may_use_portal
 from eportal.db.prepared import PreparedQuery
 
 from .models import MatrixCell, Service, ServiceMatrix
@@ -50,6 +52,16 @@ def as_service(service: Service | str) -> Service:
         return Service(service)
     except ValueError:
         raise ValueError(f"Unknown service {service!r}") from None
+
+
+def may_serve(patient: Patient, service: Service | str) -> bool:
+    """Whether the portal serves ``patient`` in ``service`` at all in this request: they may
+    use the portal (:func:`clinics.selectors.may_use_portal`) and, when someone acts for
+    them, the relation covers the service (:func:`clinics.selectors.acting_covers`; an
+    urgent appointment is a booking, ``"reception"`` an eConsultation). Every service's
+    page and write asks it, through :func:`practitioners_for` or directly."""
+    value = service.value if isinstance(service, Service) else service
+    return may_use_portal(patient) and acting_covers(patient, value)
 
 
 def offered_practitioners(
@@ -107,7 +119,7 @@ def practitioners_for_queryset(patient: Patient, service: Service | str) -> Quer
     Uses ``patient`` as given (its clinic, list and eligibility fields); it is not re-read.
     """
     service = as_service(service)
-    if not may_use_portal(patient):
+    if not may_serve(patient, service):
         return Practitioner.objects.none()
     return _ordered_offer(patient.clinic_id, patient.patient_list_id, service.value)
 
@@ -124,7 +136,7 @@ def practitioners_for(patient: Patient, service: Service | str) -> list[Practiti
     :func:`practitioners_for_queryset`, run as a query compiled once.
     """
     service = as_service(service)
-    if not may_use_portal(patient):
+    if not may_serve(patient, service):
         return []
     return _PRACTITIONERS_FOR(
         clinic_id=patient.clinic_id, list_id=patient.patient_list_id, service=service.value

@@ -33,8 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Clinic, Medication, Patient, User
-from clinics.selectors import may_use_portal
-from delegation.selectors import practitioners_for
+from delegation.selectors import may_serve, practitioners_for
 
 from .models import (
     AWAITING_CLINIC,
@@ -276,7 +275,7 @@ RECEPTION_LABEL = _("Contact the reception (not for medical questions)")
 def reception_offered(patient: Patient) -> bool:
     """Whether the patient may write to the reception (no query: the settings come with the
     patient)."""
-    return may_use_portal(patient) and econsult_settings(patient.clinic).reception_enabled
+    return may_serve(patient, "reception") and econsult_settings(patient.clinic).reception_enabled
 
 
 def reception_answer_by(
@@ -322,7 +321,12 @@ def submitted_renewal(patient: Patient, key: str) -> RenewalRequest | None:
 
 
 def patient_consultations(patient: Patient) -> list[Consultation]:
-    """ "Mine meldinger": the patient's threads, newest activity first (one query)."""
+    """ "Mine meldinger": the patient's threads, newest activity first (one query). Nothing
+    for someone acting for the patient without eConsultation in the relation
+    (:func:`delegation.selectors.may_serve`; a reception message counts as one), as for
+    the three functions below."""
+    if not may_serve(patient, "econsult"):
+        return []
     return list(
         Consultation.objects.filter(patient=patient, clinic_id=patient.clinic_id)
         .select_related("practitioner")
@@ -343,6 +347,8 @@ def _with_messages(queryset: QuerySet[Consultation]) -> QuerySet[Consultation]:
 
 def patient_consultation(patient: Patient, consultation_id: int) -> Consultation | None:
     """The patient's own consultation with its messages and files; None for anyone else's."""
+    if not may_serve(patient, "econsult"):
+        return None
     return (
         _with_messages(
             Consultation.objects.filter(
@@ -355,6 +361,8 @@ def patient_consultation(patient: Patient, consultation_id: int) -> Consultation
 
 
 def patient_attachment(patient: Patient, attachment_id: int) -> Attachment | None:
+    if not may_serve(patient, "econsult"):
+        return None
     return (
         Attachment.objects.filter(
             pk=attachment_id,
@@ -536,7 +544,10 @@ def _renewals_with_items(queryset: QuerySet[RenewalRequest]) -> QuerySet[Renewal
 
 
 def patient_renewals(patient: Patient, limit: int = 50) -> list[RenewalRequest]:
-    """The patient's renewal requests, newest first, with their medicines (two queries)."""
+    """The patient's renewal requests, newest first, with their medicines (two queries);
+    none for someone acting without renewal in the relation, as :func:`patient_renewal`."""
+    if not may_serve(patient, "renewal"):
+        return []
     return list(
         _renewals_with_items(
             RenewalRequest.objects.filter(patient=patient, clinic_id=patient.clinic_id)
@@ -545,6 +556,8 @@ def patient_renewals(patient: Patient, limit: int = 50) -> list[RenewalRequest]:
 
 
 def patient_renewal(patient: Patient, request_id: int) -> RenewalRequest | None:
+    if not may_serve(patient, "renewal"):
+        return None
     return (
         _renewals_with_items(
             RenewalRequest.objects.filter(

@@ -5,6 +5,14 @@ identified and when. :class:`PatientSessionMiddleware` puts the patient on ``req
 after checking, on every request, the idle timeout, the absolute lifetime and that the patient
 may still use the portal (:func:`clinics.selectors.may_use_portal`). Any failed check ends
 the session on the server.
+
+Acting for another (docs/acting-for-others.md): when the patient has chosen someone they may
+act for, the session keeps that person's id, and every request reads them with the same
+query as the patient and asks :func:`clinics.selectors.may_act_for` again. Allowed, the
+person acted for is ``request.patient`` (every page and service works on them, with their
+clinic, list, limits and the services the relation covers) and the logged-in patient is
+``request.patient_actor``; refused (a child turned 12 today, a power of attorney ended, a
+confidential address), the choice is dropped and the patient is themself again.
 """
 
 from __future__ import annotations
@@ -16,15 +24,20 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 
 from clinics import audit
 from clinics.models import Patient
 from clinics.selectors import (
+    Acting,
+    mark_acted_for,
+    may_act_for,
     may_use_portal,
     patient_annotation_names,
     patient_annotations,
@@ -40,6 +53,10 @@ SESSION_LOGIN_AT = "patient_login_at"
 SESSION_SEEN_AT = "patient_seen_at"
 #: The patient page a logged-out visitor asked for (an SMS link): the login goes on there.
 SESSION_NEXT = "patient_next"
+#: The id of the patient the logged-in patient acts for (docs/acting-for-others.md).
+SESSION_ACTING_FOR = "patient_acting_for"
+#: Set at login when the patient may act for someone: the header offers "Switch person".
+SESSION_MAY_CHOOSE = "patient_may_choose"
 
 METHOD_BANKID = "bankid"
 METHOD_SMS = "sms"
@@ -53,10 +70,16 @@ class PatientRequest(HttpRequest):
     """A request as :class:`PatientSessionMiddleware` leaves it (for the type checker only:
     the middleware sets the attributes on Django's own request object)."""
 
-    #: The logged-in patient, or None.
+    #: The patient the request is for: the logged-in patient, or the person they act for.
     patient: Patient | None
+    #: The logged-in patient themself (the same object as ``patient`` when not acting).
+    patient_actor: Patient | None
+    #: The permission the logged-in patient acts under; None when they act for themself.
+    patient_acting: Acting | None
     #: Set (True) only when this request found the session timed out or no longer eligible.
     patient_session_expired: bool
+    #: Set (True) only when this request dropped the choice of the person acted for.
+    patient_acting_dropped: bool
 
 
 def logged_in_patient(request: PatientRequest) -> Patient:
@@ -64,6 +87,34 @@ def logged_in_patient(request: PatientRequest) -> Patient:
     patient = request.patient
     assert patient is not None  # noqa: S101 - @patient_required lets only a patient in
     return patient
+
+
+def acting_actor(request: HttpRequest) -> Patient | None:
+    """The logged-in patient themself, whoever they act for (None: nobody logged in)."""
+    return getattr(request, "patient_actor", None) or getattr(request, "patient", None)
+
+
+def is_acting(request: HttpRequest) -> bool:
+    """Whether the logged-in patient acts for someone else in this request."""
+    return getattr(request, "patient_acting", None) is not None
+
+
+def act_for(request: PatientRequest, subject: Patient | None) -> None:
+    """Act for ``subject`` from the next request on (None: for oneself). The caller checked
+    that the logged-in patient may (the chooser offers only :func:`may_act_for_list`); the
+    middleware asks :func:`clinics.selectors.may_act_for` on every request anyway."""
+    actor = acting_actor(request)
+    previous = request.session.get(SESSION_ACTING_FOR)
+    if subject is None:
+        request.session.pop(SESSION_ACTING_FOR, None)
+    else:
+        request.session[SESSION_ACTING_FOR] = subject.pk
+    if actor is not None and subject is not None:
+        audit.record("patient.acting_started", request=request, patient=actor, subject=subject,
+                     details={"for": subject.pk})  # fmt: skip
+    elif actor is not None and previous is not None:
+        audit.record("patient.acting_stopped", request=request, patient=actor,
+                     subject=actor, details={"for": previous})  # fmt: skip
 
 
 def idle_timeout() -> int:
@@ -83,6 +134,10 @@ def log_in_patient(
     says, so a substantial-level login is never recorded as high.
     """
     level = level or LEVEL_FOR_METHOD[method]
+    if request.session.get(SESSION_PATIENT) != patient.pk:
+        # Another person: nothing of the last one's choice stays (a step-up login keeps it).
+        request.session.pop(SESSION_ACTING_FOR, None)
+        request.session.pop(SESSION_MAY_CHOOSE, None)
     request.session.cycle_key()
     now = int(time.time())
     request.session[SESSION_PATIENT] = patient.pk
@@ -116,6 +171,8 @@ def end_patient_session(
         )
     request.session.flush()
     request.patient = None
+    request.patient_actor = None
+    request.patient_acting = None
 
 
 def auth_level(request: HttpRequest) -> str | None:
@@ -169,12 +226,45 @@ def _current_patient(request: PatientRequest) -> Patient | None:
     return patient
 
 
+def _acted_for(request: PatientRequest, actor: Patient) -> tuple[Patient, Acting] | None:
+    """The person ``actor`` chose to act for, read as the patient is and checked again with
+    :func:`may_act_for` (three queries); None when there is none. A choice no longer
+    allowed is dropped, audited with the reason, and flagged for the page to say so."""
+    subject_id = request.session.get(SESSION_ACTING_FOR)
+    if subject_id is None:
+        return None
+    subject = _PATIENT.first(pk=subject_id, clinic_id=actor.clinic_id, **_at_now())
+    answer = (
+        may_act_for(actor, subject, None, timezone.localdate())
+        if subject is not None
+        else Acting(False, "missing")
+    )
+    if subject is None or not answer:
+        request.session.pop(SESSION_ACTING_FOR, None)
+        request.patient_acting_dropped = True
+        audit.record(
+            "patient.acting_dropped",
+            request=request,
+            patient=actor,
+            subject=subject or actor,
+            details={"for": subject_id, "reason": answer.reason},
+        )
+        return None
+    mark_acted_for(subject, answer)
+    return subject, answer
+
+
 class PatientSessionMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: PatientRequest) -> HttpResponse:
-        request.patient = _current_patient(request)
+        actor = _current_patient(request)
+        request.patient = request.patient_actor = actor
+        request.patient_acting = None
+        acted_for = _acted_for(request, actor) if actor is not None else None
+        if acted_for is not None:
+            request.patient, request.patient_acting = acted_for
         response = self.get_response(request)
         if getattr(request, "patient", None) is not None:
             add_never_cache_headers(response)
@@ -214,6 +304,17 @@ def patient_required(
             if request.method == "GET":
                 request.session[SESSION_NEXT] = request.get_full_path()
             response = redirect("identification:login", ep_ident=ep_ident)
+        elif getattr(request, "patient_acting_dropped", False):
+            # Whatever this request meant to do, it meant it for the other person: nothing
+            # is done, and the home page says whom the patient is now.
+            messages.warning(
+                request,
+                _(
+                    "You can no longer act on behalf of the person you chose. "
+                    "You are now using the portal for yourself."
+                ),
+            )
+            response = redirect("identification:home", ep_ident=patient.clinic.ep_ident)
         else:
             response = view(request, ep_ident, *args, **kwargs)
         add_never_cache_headers(response)

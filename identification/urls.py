@@ -20,6 +20,7 @@ urlpatterns = [
     path("<str:ep_ident>/bankid/", views.bankid_start, name="bankid_start"),
     path("<str:ep_ident>/logout/", views.logout, name="logout"),
     path("<str:ep_ident>/home/", views.home, name="home"),
+    path("<str:ep_ident>/velg/", views.choose, name="choose"),
     path("<str:ep_ident>/innsyn/", views.access_log, name="access_log"),
     path("<str:ep_ident>/fullmakt/", views.attorneys, name="attorneys"),
     path("<str:ep_ident>/fullmakt/ny/", views.attorney_give, name="attorney_give"),

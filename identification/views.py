@@ -23,7 +23,12 @@ from clinics.audit import client_ip
 from clinics.converters import parse_id
 from clinics.models import Clinic, Patient
 from clinics.selectors import access_log as access_log_page
-from clinics.selectors import clinic_by_ep_ident, patient_attorney, patient_attorneys
+from clinics.selectors import (
+    clinic_by_ep_ident,
+    may_act_for_list,
+    patient_attorney,
+    patient_attorneys,
+)
 
 from . import oidc, services
 from .forms import CodeForm, GiveAttorneyForm, LoginForm, PasswordStartForm, SetPasswordForm
@@ -34,9 +39,15 @@ from .session import (
     LEVEL_HIGH,
     METHOD_BANKID,
     METHOD_SMS,
+    SESSION_ACTING_FOR,
+    SESSION_MAY_CHOOSE,
+    SESSION_NEXT,
     PatientRequest,
+    act_for,
+    acting_actor,
     auth_level,
     end_patient_session,
+    is_acting,
     log_in_patient,
     logged_in_patient,
     patient_required,
@@ -184,10 +195,7 @@ def login_code(request: PatientRequest, ep_ident: str) -> HttpResponse:
             else:
                 _forget_challenge(request)
                 log_in_patient(request, patient, method=METHOD_SMS)
-                return redirect(
-                    take_requested_page(request, clinic.ep_ident)
-                    or reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident})
-                )
+                return _after_login(request, patient, clinic)
     context = {
         "clinic": clinic,
         "form": form,
@@ -298,7 +306,19 @@ def bankid_callback(request: PatientRequest) -> HttpResponse:
     next_path = entry.get(oidc.STATE_NEXT)
     if isinstance(next_path, str) and oidc.safe_next(request, clinic, next_path):
         take_requested_page(request, clinic.ep_ident)
-        return redirect(next_path)
+        request.session[SESSION_NEXT] = next_path
+    return _after_login(request, patient, clinic)
+
+
+def _after_login(request: PatientRequest, patient: Patient, clinic: Clinic) -> HttpResponse:
+    """Where a login goes on: to the chooser of whom to act for when the patient may act for
+    someone (and then on), else to the page asked for or the home page. A login again by
+    the same patient (BankID for a page that needs it) keeps their choice and goes on."""
+    if request.session.get(SESSION_ACTING_FOR) is None and may_act_for_list(
+        patient, timezone.localdate()
+    ):
+        request.session[SESSION_MAY_CHOOSE] = True
+        return redirect("identification:choose", ep_ident=clinic.ep_ident)
     return redirect(
         take_requested_page(request, clinic.ep_ident)
         or reverse("identification:home", kwargs={"ep_ident": clinic.ep_ident})
@@ -347,7 +367,7 @@ def _bankid_page(
 
 @require_POST
 def logout(request: PatientRequest, ep_ident: str) -> HttpResponse:
-    patient = getattr(request, "patient", None)
+    patient = acting_actor(request)  # the logged-in patient, whoever they act for
     end_patient_session(request, reason="logout", patient=patient)
     messages.success(request, _("You are logged out."))
     return redirect("identification:start", ep_ident=ep_ident)
@@ -356,8 +376,13 @@ def logout(request: PatientRequest, ep_ident: str) -> HttpResponse:
 @patient_required
 def access_log(request: PatientRequest, ep_ident: str) -> HttpResponse:
     """ "Hvem har sett mine opplysninger": the staff reads of the patient's data and what
-    representatives did for them (clinics.selectors.access_log), 50 a page."""
+    representatives did for them (clinics.selectors.access_log), 50 a page. A parent acting
+    for a child sees the child's; a holder of a power of attorney does not see the giver's
+    (it covers chosen services, not the log): docs/acting-for-others.md."""
     patient = logged_in_patient(request)
+    acting = getattr(request, "patient_acting", None)
+    if acting is not None and acting.via != "parent":
+        return _not_while_acting(request)
     page = parse_id(request.GET.get("page")) or 1
     entries, older = access_log_page(patient, page=page)
     context = {
@@ -372,9 +397,60 @@ def access_log(request: PatientRequest, ep_ident: str) -> HttpResponse:
 
 @patient_required
 def home(request: PatientRequest, ep_ident: str) -> HttpResponse:
-    clinic = logged_in_patient(request).clinic
-    context = {"clinic": clinic, "bankid_available": _bankid_available(clinic)}
+    patient = logged_in_patient(request)
+    clinic = patient.clinic
+    acting = getattr(request, "patient_acting", None)
+    context = {
+        "clinic": clinic,
+        "bankid_available": _bankid_available(clinic),
+        "actor": acting_actor(request),
+        "acting": acting,
+        "subject": patient,
+    }
     return render(request, "identification/home.html", context)
+
+
+# Acting for another (docs/acting-for-others.md): the choice is the session's
+# (identification.session); this page makes it.
+
+
+@patient_required
+def choose(request: PatientRequest, ep_ident: str) -> HttpResponse:
+    """ "Hvem vil du bruke tjenestene for?": oneself, or one of the people the logged-in
+    patient may act for today (clinics.selectors.may_act_for_list). A POST with anyone
+    else's id changes nothing and answers 404."""
+    actor = acting_actor(request)
+    assert actor is not None  # noqa: S101 - @patient_required lets only a patient in
+    people = may_act_for_list(actor, timezone.localdate())
+    if request.method == "POST":
+        chosen = request.POST.get("person", "")
+        if chosen == "self":
+            act_for(request, None)
+        else:
+            person_id = parse_id(chosen)
+            found = next((r.patient for r in people if r.patient.pk == person_id), None)
+            if found is None:
+                raise Http404
+            act_for(request, found)
+        request.session[SESSION_MAY_CHOOSE] = True
+        return redirect(
+            take_requested_page(request, actor.clinic.ep_ident)
+            or reverse("identification:home", kwargs={"ep_ident": actor.clinic.ep_ident})
+        )
+    context = {
+        "clinic": actor.clinic,
+        "actor": actor,
+        "people": people,
+        "current": logged_in_patient(request).pk,
+    }
+    return render(request, "identification/choose.html", context)
+
+
+def _not_while_acting(request: PatientRequest) -> HttpResponse:
+    """The answer of a page that is the logged-in patient's own business (their powers of
+    attorney; a giver's access log) while they act for someone else: switch first."""
+    clinic = logged_in_patient(request).clinic
+    return render(request, "identification/not_while_acting.html", {"clinic": clinic}, status=403)
 
 
 # Powers of attorney (docs/acting-for-others.md): the rules are clinics.selectors', the
@@ -383,7 +459,11 @@ def home(request: PatientRequest, ep_ident: str) -> HttpResponse:
 
 @patient_required
 def attorneys(request: PatientRequest, ep_ident: str) -> HttpResponse:
-    """The powers of attorney the patient has given and holds, each with an "End" button."""
+    """The powers of attorney the patient has given and holds, each with an "End" button.
+    Only for oneself: while acting for another person it refuses, as the two pages after it
+    do (nobody gives or ends a power of attorney on someone else's behalf)."""
+    if is_acting(request):
+        return _not_while_acting(request)
     patient = logged_in_patient(request)
     open_ones = patient_attorneys(patient, timezone.localdate())
     context = {
@@ -407,6 +487,8 @@ _ATTORNEY_ERROR_FIELD: dict[str, str | None] = {
 def attorney_give(request: PatientRequest, ep_ident: str) -> HttpResponse:
     """Give a power of attorney: only after a BankID login (the patient's own consent at the
     highest level, as Helsenorge asks for it)."""
+    if is_acting(request):
+        return _not_while_acting(request)
     patient = logged_in_patient(request)
     clinic = patient.clinic
     context: dict[str, Any] = {"clinic": clinic}
@@ -438,6 +520,8 @@ def attorney_give(request: PatientRequest, ep_ident: str) -> HttpResponse:
 def attorney_end(request: PatientRequest, ep_ident: str, attorney_id: int) -> HttpResponse:
     """End a power of attorney the patient gave or holds: a confirmation page, then a POST.
     Anyone else's reads as missing (404)."""
+    if is_acting(request):
+        return _not_while_acting(request)
     patient = logged_in_patient(request)
     attorney = patient_attorney(patient, attorney_id)
     if attorney is None:

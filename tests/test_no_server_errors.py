@@ -24,6 +24,7 @@ PATIENT_PATHS = [
     "/c/DEMO/password/new/",
     "/c/DEMO/bankid/",
     "/c/DEMO/home/",
+    "/c/DEMO/velg/",
     "/c/DEMO/fullmakt/",
     "/c/DEMO/fullmakt/ny/",
     "/c/DEMO/fullmakt/1/avslutt/",
@@ -53,7 +54,7 @@ PATIENT_PATHS = [
 FIELDS = ["national_id", "password", "code", "password1", "password2", "reason", "language",
           "practitioner", "p", "week", "slot", "next", "state", "clinic", "subject", "body",
           "key", "accept_fee", "action", "show", "page", "attachments", "medications", "note",
-          "pharmacy", "services", "valid_to", "confirm"]  # fmt: skip
+          "pharmacy", "services", "valid_to", "confirm", "person"]  # fmt: skip
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ from django.utils import timezone, translation
 
 from clinics import audit
 from clinics.models import Clinic, Patient
-from clinics.selectors import may_use_portal, public_url
+from clinics.selectors import public_url
 from clinics.urlcache import cached_reverse
+from delegation.selectors import may_serve
 
 from ..models import Appointment, Slot, SlotOffer, WaitlistEntry
 from ..queries import booking_transaction, lock_slots_queryset
@@ -111,7 +112,7 @@ def appointment_book(
     Raises :class:`SlotTaken`, :class:`SlotUnavailable` or :class:`LimitReached`.
     """
     now = now or timezone.now()
-    if not may_use_portal(patient):
+    if not may_serve(patient, "urgent" if urgent else "booking"):
         raise SlotUnavailable  # nobody is offered to a patient who may not use the portal
     try:
         with booking_transaction(patient=patient) as booking:
@@ -195,6 +196,8 @@ def appointment_cancel(
             "practitioner", "patient__clinic__booking_settings"
         )
         if patient is not None:
+            if not may_serve(patient, "booking"):
+                return None  # someone acting whose relation does not cover booking
             qs = qs.filter(patient=patient)
         appointment = qs.filter(pk=appointment_id).first()
         if appointment is None:
@@ -256,7 +259,7 @@ def appointment_move(
     :class:`SlotUnavailable` or :class:`OfferGone`.
     """
     now = now or timezone.now()
-    if not may_use_portal(patient):
+    if not may_serve(patient, "booking"):
         raise SlotUnavailable
     try:
         with transaction.atomic():

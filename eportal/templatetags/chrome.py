@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from clinics.urlcache import cached_reverse
+from identification.session import SESSION_MAY_CHOOSE, acting_actor, is_acting
 
 register = template.Library()
 
@@ -80,9 +81,11 @@ def _patient_links(
 
 @register.simple_tag(takes_context=True)
 def patient_header(context: template.Context) -> SafeString:
-    """The logged-in patient's links, name and logout button; nothing for anyone else."""
+    """The logged-in patient's links, name and logout button, and "Switch person" for a
+    patient who may act for others; nothing for anyone else. The name is the logged-in
+    patient's own, also while they act for someone (the banner says whom: acting_banner)."""
     request = context.get("request")
-    patient = getattr(request, "patient", None)
+    patient = acting_actor(request) if request is not None else None
     if patient is None or request is None:
         return SafeString("")  # not SafeString(): bandit cannot scan a call with no argument
     ep_ident = patient.clinic.ep_ident
@@ -94,6 +97,13 @@ def patient_header(context: template.Context) -> SafeString:
             f'<li class="nav-item"><a class="nav-link px-2{bold}" href="{url}"{current}>'
             f"{label}</a></li>"
         )
+    if is_acting(request) or request.session.get(SESSION_MAY_CHOOSE):
+        url = escape(cached_reverse("identification:choose", ep_ident))
+        current = ' aria-current="page"' if request.path == url else ""
+        items.append(
+            f'<li class="nav-item"><a class="nav-link px-2" href="{url}"{current}>'
+            f"{escape(gettext('Switch person'))}</a></li>"
+        )
     logout = escape(cached_reverse("identification:logout", ep_ident))
     return mark_safe(  # noqa: S308  # nosec B308 B703 - every value is escaped
         f'<nav aria-label="{escape(nav_label)}"><ul class="nav">{"".join(items)}</ul></nav>'
@@ -101,6 +111,27 @@ def patient_header(context: template.Context) -> SafeString:
         f'<form method="post" action="{logout}">{_csrf_input(context)}'
         f'<button type="submit" class="btn btn-sm btn-outline-dark">{escape(gettext("Log out"))}'
         "</button></form>"
+    )
+
+
+@register.simple_tag(takes_context=True)
+def acting_banner(context: template.Context) -> SafeString:
+    """While the logged-in patient acts for someone else, on every page, first in ``main``:
+    whom they act for, and a link to switch. Plain text in a bordered box, not a live
+    region (it would be announced on every page); the skip link lands on it first
+    (docs/acting-for-others.md)."""
+    request = context.get("request")
+    if request is None or not is_acting(request):
+        return SafeString("")  # not SafeString(): bandit cannot scan a call with no argument
+    subject = request.patient
+    url = escape(cached_reverse("identification:choose", subject.clinic.ep_ident))
+    name = f"<strong>{escape(subject.name)}</strong>"
+    text = escape(gettext("You are acting on behalf of %(name)s.")) % {"name": name}
+    return mark_safe(  # noqa: S308  # nosec B308 B703 - every value is escaped
+        f'<div class="acting-banner alert alert-warning d-flex flex-wrap gap-2 '
+        f'align-items-center justify-content-between" data-acting-for="{subject.pk}">'
+        f'<p class="m-0">{text}</p>'
+        f'<a class="acting-switch" href="{url}">{escape(gettext("Switch person"))}</a></div>'
     )
 
 
