@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_registering_a_client_shows_the_secret_once(client, clinic, clinic_admin, other_clinic):
     client.force_login(clinic_admin)
+    client.cookies["eportal_language"] = "en"  # the message's words are the catalogue's
     response = client.post(
         "/admin/fhirapi/apiclient/add/",
         {

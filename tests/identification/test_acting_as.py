@@ -223,6 +223,7 @@ def test_the_child_is_lost_on_the_12th_birthday_itself():
         w = build(factories.make_clinic("DEMO1"), child_born=born)
         booked = appointment(w, w.child, w.slots[0])
         client = acting_as(w.parent, w.child, w)
+        client.cookies["eportal_language"] = "en"  # the message's words are the catalogue's
         page = client.get(path(w, "booking:mine"))
         assert page.status_code == 200 and page.wsgi_request.patient == w.child
         assert f"/mine-timer/{booked.pk}/" in page.content.decode()
