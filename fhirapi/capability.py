@@ -18,6 +18,10 @@ SEARCH_TYPES = {
 }
 INTERACTIONS = {
     "Patient": ("read", "search-type", "create", "update"),
+    "Practitioner": ("read", "search-type", "create", "update"),
+    "PractitionerRole": ("read", "search-type", "update"),
+    "Schedule": ("read", "search-type", "update"),
+    "Slot": ("read", "search-type", "create", "update", "delete"),
     "Appointment": ("read", "search-type", "update", "patch"),
 }
 

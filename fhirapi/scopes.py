@@ -5,7 +5,7 @@ from __future__ import annotations
 #: The resource types served, in the CapabilityStatement's order.
 RESOURCES = ("Patient", "Practitioner", "PractitionerRole", "Schedule", "Slot", "Appointment")
 #: Resource types an EPJ may write (create, update, status change).
-WRITABLE = ("Patient", "Appointment")
+WRITABLE = RESOURCES
 
 
 def scope(resource: str, access: str) -> str:

@@ -13,10 +13,19 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import DateTimeField, Exists, F, Max, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce, Greatest
 
-from booking.models import Appointment, AppointmentType, ScheduleTemplate, Slot
+from booking.models import Appointment, AppointmentType, ScheduleRule, ScheduleTemplate, Slot
 from booking.selectors import free_slots, overlapping_booked
 from clinics.models import Patient, Practitioner
 
@@ -55,11 +64,18 @@ def schedules(clinic_id: int) -> QuerySet[Practitioner]:
         .annotate(m=Max("updated"))
         .values("m")[:1]
     )
-    return Practitioner.objects.filter(clinic_id=clinic_id).annotate(
-        last_changed=Greatest(
-            F("updated"),
-            Coalesce(Subquery(newest_template, output_field=DateTimeField()), F("updated")),
-            output_field=DateTimeField(),
+    templates = ScheduleTemplate.objects.prefetch_related(
+        Prefetch("rules", queryset=ScheduleRule.objects.select_related("appointment_type"))
+    )
+    return (
+        Practitioner.objects.filter(clinic_id=clinic_id)
+        .prefetch_related(Prefetch("schedule_templates", queryset=templates))
+        .annotate(
+            last_changed=Greatest(
+                F("updated"),
+                Coalesce(Subquery(newest_template, output_field=DateTimeField()), F("updated")),
+                output_field=DateTimeField(),
+            )
         )
     )
 
@@ -138,6 +154,12 @@ def free_slot_list(
         for t in AppointmentType.objects.filter(clinic_id=clinic_id)
     }
     return [FreeSlot(pk, s, e, p, changed, types[kind]) for pk, s, e, p, kind, changed in rows]
+
+
+def appointment_types(clinic_id: int) -> dict[str, int]:
+    """The clinic's appointment types, key → id (what a Slot's serviceType and a schedule
+    rule name)."""
+    return dict(AppointmentType.objects.filter(clinic_id=clinic_id).values_list("key", "pk"))
 
 
 def appointments(clinic_id: int) -> QuerySet[Appointment]:

@@ -141,8 +141,8 @@ def type_view(request: HttpRequest, resource: str) -> HttpResponse:
         raise _unknown_type(resource)
     if request.method == "GET":
         return _search(request, resource, request.GET)
-    if request.method == "POST" and resource == "Patient":
-        return _patient_create(request)
+    if request.method == "POST" and resource in CREATORS:
+        return CREATORS[resource](request)
     raise _method_not_allowed(request)
 
 
@@ -189,8 +189,10 @@ def instance_view(request: HttpRequest, resource: str, pk: str) -> HttpResponse:
             fetch_pk=False,
         )
         return _resource_response(READERS[resource][1](obj))
-    if request.method == "PUT" and resource == "Patient":
-        return _patient_update(request, pk)
+    if request.method == "PUT" and resource in UPDATERS:
+        return UPDATERS[resource](request, pk)
+    if request.method == "DELETE" and resource == "Slot":
+        return _slot_delete(request, pk)
     if request.method in ("PUT", "PATCH") and resource == "Appointment":
         return _appointment_status(request, pk)
     raise _method_not_allowed(request)
@@ -210,17 +212,24 @@ def _patient_create(request: HttpRequest) -> HttpResponse:
     return _resource_response(resource, 201, Location=f"{base_url(request)}Patient/{patient.pk}")
 
 
-def _patient_update(request: HttpRequest, pk: str) -> HttpResponse:
-    caller = _caller(request, "Patient", "write")
-    _one(caller, "Patient", pk)  # another clinic's id: 404 before anything else
+def _update_of(request: HttpRequest, resource: str, pk: str) -> tuple[Caller, str, dict[str, Any]]:
+    """The caller, the If-Match version and the checked resource of an update (PUT): another
+    clinic's id is a 404 before anything else, no If-Match a 428, another id a 400."""
+    caller = _caller(request, resource, "write")
+    _one(caller, resource, pk)
     version = if_match_version(request)
     if version is None:
         raise FhirError(428, "required", "An update needs If-Match with the version read.")
-    data = check("Patient", read_json(request))
+    data = check(resource, read_json(request))
     if data.get("id") != pk:
         raise FhirError(
-            400, "invalid", "The resource's id must be the one in the URL.", "Patient.id"
+            400, "invalid", "The resource's id must be the one in the URL.", f"{resource}.id"
         )
+    return caller, version, data
+
+
+def _patient_update(request: HttpRequest, pk: str) -> HttpResponse:
+    caller, version, data = _update_of(request, "Patient", pk)
     services.patient_update(
         caller=caller,
         patient_id=int(pk),
@@ -229,6 +238,107 @@ def _patient_update(request: HttpRequest, pk: str) -> HttpResponse:
         request=request,
     )
     return _resource_response(patient_map.to_fhir(_one(caller, "Patient", pk)))
+
+
+# Practitioners, their roles, schedules and slots
+
+
+def _practitioner_create(request: HttpRequest) -> HttpResponse:
+    caller = _caller(request, "Practitioner", "write")
+    data = check("Practitioner", read_json(request))
+    practitioner = services.practitioner_create(
+        caller=caller, data=practitioner_map.from_fhir(data), request=request
+    )
+    resource = practitioner_map.to_fhir(_one(caller, "Practitioner", str(practitioner.pk)))
+    return _resource_response(
+        resource, 201, Location=f"{base_url(request)}Practitioner/{practitioner.pk}"
+    )
+
+
+def _practitioner_update(request: HttpRequest, pk: str) -> HttpResponse:
+    caller, version, data = _update_of(request, "Practitioner", pk)
+    services.practitioner_update(
+        caller=caller,
+        practitioner_id=int(pk),
+        data=practitioner_map.from_fhir(data),
+        version=version,
+        request=request,
+    )
+    return _resource_response(practitioner_map.to_fhir(_one(caller, "Practitioner", pk)))
+
+
+def _role_update(request: HttpRequest, pk: str) -> HttpResponse:
+    caller, version, data = _update_of(request, "PractitionerRole", pk)
+    services.role_update(
+        caller=caller,
+        practitioner_id=int(pk),
+        data=practitioner_map.role_from_fhir(data, int(pk)),
+        version=version,
+        request=request,
+    )
+    return _resource_response(practitioner_map.role_to_fhir(_one(caller, "PractitionerRole", pk)))
+
+
+def _schedule_update(request: HttpRequest, pk: str) -> HttpResponse:
+    caller, version, data = _update_of(request, "Schedule", pk)
+    types = selectors.appointment_types(caller.clinic.pk)
+    services.schedule_update(
+        caller=caller,
+        practitioner_id=int(pk),
+        data=schedule_map.from_fhir(data, int(pk), types),
+        version=version,
+        request=request,
+    )
+    return _resource_response(schedule_map.to_fhir(_one(caller, "Schedule", pk)))
+
+
+def _slot_create(request: HttpRequest) -> HttpResponse:
+    caller = _caller(request, "Slot", "write")
+    data = check("Slot", read_json(request))
+    types = selectors.appointment_types(caller.clinic.pk)
+    slot = services.slot_create(
+        caller=caller, data=slot_map.from_fhir(data, types), request=request
+    )
+    resource = slot_map.to_fhir(_one(caller, "Slot", str(slot.pk)))
+    return _resource_response(resource, 201, Location=f"{base_url(request)}Slot/{slot.pk}")
+
+
+def _slot_update(request: HttpRequest, pk: str) -> HttpResponse:
+    caller, version, data = _update_of(request, "Slot", pk)
+    types = selectors.appointment_types(caller.clinic.pk)
+    services.slot_update(
+        caller=caller,
+        slot_id=int(pk),
+        data=slot_map.from_fhir(data, types),
+        version=version,
+        request=request,
+    )
+    return _resource_response(slot_map.to_fhir(_one(caller, "Slot", pk)))
+
+
+def _slot_delete(request: HttpRequest, pk: str) -> HttpResponse:
+    """A slot the record system made and nobody booked; If-Match is taken, not needed."""
+    caller = _caller(request, "Slot", "write")
+    _one(caller, "Slot", pk)
+    services.slot_delete(
+        caller=caller, slot_id=int(pk), version=if_match_version(request), request=request
+    )
+    return HttpResponse(status=204)
+
+
+#: ``POST [type]`` and ``PUT [type]/[id]`` by resource type.
+CREATORS: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+    "Patient": _patient_create,
+    "Practitioner": _practitioner_create,
+    "Slot": _slot_create,
+}
+UPDATERS: dict[str, Callable[[HttpRequest, str], HttpResponse]] = {
+    "Patient": _patient_update,
+    "Practitioner": _practitioner_update,
+    "PractitionerRole": _role_update,
+    "Schedule": _schedule_update,
+    "Slot": _slot_update,
+}
 
 
 # Appointments: cancel, $find, $book

@@ -12,7 +12,10 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from clinics.models import Practitioner
 
 from ..models import Absence, BookingSettings, ScheduleRule, ScheduleTemplate
 from .slots import absence_changed, slots_regenerate_later
@@ -154,3 +157,46 @@ def booking_settings_save(*, booking_settings: BookingSettings) -> None:
         booking_settings.save()
         if booking_settings.horizon_weeks != before:
             clinic_slots_regenerate_later(clinic_ids=[booking_settings.clinic_id])
+
+
+#: A template as a whole: (valid from, valid to, its rules).
+TemplateValues = tuple[datetime.date, datetime.date | None, list[RuleValues]]
+
+
+def practitioner_templates_replace(
+    *, practitioner_id: int, templates: Iterable[TemplateValues]
+) -> list[str]:
+    """Make ``templates`` the practitioner's whole set, as the import's section does for a
+    clinic: matched on ``valid_from`` (one per date: the caller checked that), created,
+    updated, and the ones not given deleted; the slots are regenerated after the commit.
+    A deletion touches the practitioner, so that the schedule's last change (the newest of
+    the practitioner's and their templates') never goes back. Returns the outcomes
+    (``created``, ``updated``, ``deleted``), one per template changed."""
+    outcomes: list[str] = []
+    with transaction.atomic():
+        existing = {
+            t.valid_from: t
+            for t in ScheduleTemplate.objects.select_for_update()
+            .filter(practitioner_id=practitioner_id)
+            .prefetch_related("rules")
+        }
+        kept: set[int] = set()
+        for valid_from, valid_to, rules in templates:
+            template, outcome = schedule_template_save(
+                practitioner_id=practitioner_id,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                rules=rules,
+                template=existing.get(valid_from),
+            )
+            kept.add(template.pk)
+            if outcome != "unchanged":
+                outcomes.append(outcome)
+        gone = [t.pk for t in existing.values() if t.pk not in kept]
+        if gone:
+            ScheduleTemplate.objects.filter(pk__in=gone).delete()
+            Practitioner.objects.filter(pk=practitioner_id).update(updated=timezone.now())
+            outcomes.extend("deleted" for _ in gone)
+        if outcomes:
+            slots_regenerate_later(practitioner_ids=[practitioner_id])
+    return outcomes

@@ -19,7 +19,15 @@ from django.utils import timezone
 
 from clinics.models import Practitioner
 
-from ..models import Absence, Appointment, ClosedDay, ScheduleTemplate, Slot, SlotOffer
+from ..models import (
+    MAX_DURATION,
+    Absence,
+    Appointment,
+    ClosedDay,
+    ScheduleTemplate,
+    Slot,
+    SlotOffer,
+)
 from ..selectors import local_midnight, local_today, local_tz, settings_of_loaded_clinic
 
 Status = Appointment.Status
@@ -323,3 +331,149 @@ def absence_changed(
             _day_slots_set_blocked(practitioner_id, day, False) for day in sorted(freed - still)
         )
     return changed
+
+
+# Slots made by the clinic's record system (the FHIR API): a practitioner's slots come either
+# from their schedule templates (generated here) or from the record system, never both. With
+# a template, a regeneration would delete or reshape a slot made by hand; so only blocking and
+# unblocking are taken for a generated slot.
+
+
+class SlotRefused(Exception):
+    """A slot write the timebook's rules refuse: ``code`` says which rule, ``field`` where."""
+
+    def __init__(self, message: str, *, code: str, field: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+def _has_template(practitioner_id: int) -> bool:
+    return ScheduleTemplate.objects.filter(practitioner_id=practitioner_id).exists()
+
+
+def _check_times(
+    practitioner_id: int,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    now: datetime.datetime,
+    exclude: int | None = None,
+) -> None:
+    if end <= start:
+        raise SlotRefused("A slot must end after it starts.", code="ordered", field="end")
+    if end - start > MAX_DURATION:
+        raise SlotRefused("A slot lasts at most 480 minutes.", code="too_long", field="end")
+    if start < now:
+        raise SlotRefused("A slot cannot start in the past.", code="past", field="start")
+    overlapping = Slot.objects.filter(
+        practitioner_id=practitioner_id,
+        start__lt=end,
+        start__gt=start - MAX_DURATION,
+        end__gt=start,
+    )
+    if exclude is not None:
+        overlapping = overlapping.exclude(pk=exclude)
+    if overlapping.exists():
+        raise SlotRefused(
+            "The practitioner has another slot at this time.", code="overlap", field="start"
+        )
+
+
+def _booked(slot_id: int) -> bool:
+    return Appointment.objects.filter(slot_id=slot_id, status=Status.BOOKED).exists()
+
+
+def slot_create(
+    *,
+    practitioner_id: int,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    appointment_type_id: int,
+    blocked: bool = False,
+    now: datetime.datetime | None = None,
+) -> Slot:
+    """A slot the record system made for a practitioner without schedule templates. Refused
+    (:class:`SlotRefused`) in the past, longer than :data:`MAX_DURATION`, or over another
+    slot of theirs. The practitioner's row is locked, so two calls cannot both make
+    overlapping slots."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Practitioner.objects.select_for_update().filter(pk=practitioner_id).first()
+        if _has_template(practitioner_id):
+            raise SlotRefused(
+                "This practitioner's slots are made from their schedule templates.",
+                code="generated",
+            )
+        _check_times(practitioner_id, start, end, now)
+        slot = Slot.objects.create(
+            practitioner_id=practitioner_id,
+            start=start,
+            end=end,
+            appointment_type_id=appointment_type_id,
+            blocked=blocked,
+        )
+        if not blocked:
+            offers_sweep_later()
+    return slot
+
+
+def slot_update(
+    *,
+    slot_id: int,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    appointment_type_id: int,
+    blocked: bool,
+    now: datetime.datetime | None = None,
+) -> list[str]:
+    """Change a slot: its times and type (only one the record system made), or whether it
+    is blocked (any slot). A slot with a booked appointment is never changed
+    (``code="booked"``). Returns the fields changed. Call it in the transaction that locked
+    the slot, when the caller checked a version."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        slot = Slot.objects.select_for_update().get(pk=slot_id)
+        Practitioner.objects.select_for_update().filter(pk=slot.practitioner_id).first()
+        wanted = {"start": start, "end": end, "appointment_type_id": appointment_type_id}
+        changed = [name for name, value in wanted.items() if getattr(slot, name) != value]
+        if slot.blocked != blocked:
+            changed.append("blocked")
+        if not changed:
+            return []
+        if _booked(slot.pk):
+            raise SlotRefused(
+                "The slot holds a booked appointment; cancel or move it first.", code="booked"
+            )
+        if set(changed) - {"blocked"}:
+            if _has_template(slot.practitioner_id):
+                raise SlotRefused(
+                    "This slot is made from a schedule template: only blocking is taken.",
+                    code="generated",
+                )
+            _check_times(slot.practitioner_id, start, end, now, exclude=slot.pk)
+        for name in changed:
+            setattr(slot, name, blocked if name == "blocked" else wanted[name])
+        fields = ["appointment_type" if n == "appointment_type_id" else n for n in changed]
+        slot.save(update_fields=[*fields, "updated"])
+        if "blocked" in changed:
+            _blocked_changed(Slot.objects.filter(pk=slot.pk), blocked)
+        elif not blocked:
+            offers_sweep_later()
+    return changed
+
+
+def slot_delete(*, slot_id: int) -> None:
+    """Delete a slot the record system made; never one with a booked appointment, nor a
+    generated one (the next generation would make it again: block it instead)."""
+    with transaction.atomic():
+        slot = Slot.objects.select_for_update().get(pk=slot_id)
+        if _booked(slot.pk):
+            raise SlotRefused(
+                "The slot holds a booked appointment; cancel or move it first.", code="booked"
+            )
+        if _has_template(slot.practitioner_id):
+            raise SlotRefused(
+                "This slot is made from a schedule template: block it instead.",
+                code="generated",
+            )
+        slot.delete()  # its offers with it; cancelled appointments keep their copy of the time

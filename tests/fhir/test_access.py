@@ -10,9 +10,9 @@ import base64
 import pytest
 from oauth2_provider.models import AccessToken
 
-from booking.models import Appointment
+from booking.models import Appointment, Slot
 from booking.services import appointment_book
-from clinics.models import AuditEvent, Patient
+from clinics.models import AuditEvent, Patient, Practitioner
 
 from .conftest import Api, register_client, token_for
 
@@ -50,6 +50,20 @@ def endpoints(w):
             },
         )
     )
+    pid = str(w.gp.pk)
+    ref = {"reference": f"Practitioner/{pid}"}
+    found += [
+        ("PUT", f"Practitioner/{pid}", {"resourceType": "Practitioner", "id": pid,
+                                        "name": [{"text": "X"}]}),
+        ("PUT", f"PractitionerRole/{pid}", {"resourceType": "PractitionerRole", "id": pid,
+                                            "practitioner": ref, "active": False}),
+        ("PUT", f"Schedule/{pid}", {"resourceType": "Schedule", "id": pid, "actor": [ref]}),
+        ("PUT", f"Slot/{w.later.pk}", {
+            "resourceType": "Slot", "id": str(w.later.pk), "status": "busy-unavailable",
+            "schedule": {"reference": f"Schedule/{pid}"},
+            "start": "2030-01-07T08:00:00Z", "end": "2030-01-07T08:20:00Z"}),
+        ("DELETE", f"Slot/{w.later.pk}", None),
+    ]  # fmt: skip
     found.append(
         (
             "PATCH",
@@ -97,6 +111,9 @@ def test_another_clinics_ids_are_404_for_every_endpoint_and_method(world, other)
         assert response.status_code == 404, (method, path, response.content)
         assert response.fhir["resourceType"] == "OperationOutcome"
     assert Patient.objects.get(pk=other.patient.pk).name == before.name
+    gp = Practitioner.objects.get(pk=other.gp.pk)
+    assert (gp.name, gp.eportal_enabled) == (other.gp.name, True)
+    assert Slot.objects.filter(pk=other.later.pk, blocked=False).exists()
     assert not Appointment.objects.filter(patient=other.patient, status="cancelled").exists()
 
 

@@ -45,6 +45,8 @@ def test_junk_in_every_read_and_search_parameter(world):
         kind = resource["type"]
         for value in JUNK:
             check(api.call("GET", f"/fhir/r4/{kind}/{value}") if value else api.get(kind))
+            if value and kind == "Slot":
+                check(api.call("DELETE", f"/fhir/r4/Slot/{value}"))
             for param in resource["searchParam"]:
                 check(world.api.client.get(
                     f"/fhir/r4/{kind}", {param["name"]: value},
@@ -62,7 +64,13 @@ def test_junk_in_every_read_and_search_parameter(world):
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(body=JSON, resource_type=st.sampled_from(["Patient", "Appointment", "Parameters", None]))
+@given(
+    body=JSON,
+    resource_type=st.sampled_from(
+        ["Patient", "Practitioner", "PractitionerRole", "Schedule", "Slot", "Appointment",
+         "Parameters", None]
+    ),
+)  # fmt: skip
 def test_made_up_bodies_for_every_write_and_operation(world, body, resource_type):
     if isinstance(body, dict) and resource_type:
         body = dict(body, resourceType=resource_type)
@@ -70,6 +78,12 @@ def test_made_up_bodies_for_every_write_and_operation(world, body, resource_type
     targets = [
         ("POST", "Patient"),
         ("PUT", f"Patient/{world.patient.pk}"),
+        ("POST", "Practitioner"),
+        ("PUT", f"Practitioner/{world.gp.pk}"),
+        ("PUT", f"PractitionerRole/{world.gp.pk}"),
+        ("PUT", f"Schedule/{world.gp.pk}"),
+        ("POST", "Slot"),
+        ("PUT", f"Slot/{world.later.pk}"),
         ("PUT", f"Appointment/{world.slot.pk}"),
         ("PATCH", f"Appointment/{world.slot.pk}"),
         ("POST", "Appointment/$book"),
