@@ -372,6 +372,17 @@ class Appointment(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.BOOKED
     )
+    #: The representative (a parent, a holder of a power of attorney) who booked it for the
+    #: patient (docs/acting-for-others.md): the appointment's SMS go to them.
+    booked_by = models.ForeignKey(
+        Patient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="appointments_booked_for_others",
+        verbose_name=_("booked by representative"),
+        db_index=False,  # never searched by; no index on the booking's write path
+    )
     urgent = models.BooleanField(_("urgent (same day)"), default=False)
     online = models.BooleanField(_("booked online"), default=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)

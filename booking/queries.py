@@ -178,7 +178,13 @@ class BookingTransaction:
         )
 
     def add_appointment(
-        self, *, slot: Slot, reason: str, urgent: bool, language: str
+        self,
+        *,
+        slot: Slot,
+        reason: str,
+        urgent: bool,
+        language: str,
+        booked_by: Patient | None = None,
     ) -> Appointment | None:
         """Insert the patient's appointment on ``slot``; None when the patient's record was
         deleted after the transaction began (its lock found no row)."""
@@ -195,6 +201,7 @@ class BookingTransaction:
             reason=reason,
             urgent=urgent,
             language=language,
+            booked_by=booked_by,
         )
 
     def audit(

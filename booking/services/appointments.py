@@ -136,6 +136,7 @@ def appointment_book(
                 reason=reason,
                 urgent=urgent,
                 language=translation.get_language() or "nb",
+                booked_by=_representative(request, patient),
             )
             if appointment is None:  # the patient's record was deleted meanwhile
                 raise SlotUnavailable
@@ -172,6 +173,13 @@ def _mine_url(request: HttpRequest | None, clinic: Clinic) -> str:
     return public_url(request, cached_reverse("booking:mine", clinic.ep_ident))
 
 
+def _representative(request: HttpRequest | None, patient: Patient) -> Patient | None:
+    """The patient acting for ``patient`` in this request (identification's session puts
+    them on the request), or None when the patient books for themself."""
+    actor = getattr(request, "patient_actor", None)
+    return actor if isinstance(actor, Patient) and actor.pk != patient.pk else None
+
+
 def cancel_deadline(appointment: Appointment, hours: int) -> datetime.datetime:
     return appointment.start - datetime.timedelta(hours=hours)
 
@@ -193,7 +201,7 @@ def appointment_cancel(
     now = now or timezone.now()
     with transaction.atomic():
         qs = Appointment.objects.select_for_update(of=("self",)).select_related(
-            "practitioner", "patient__clinic__booking_settings"
+            "practitioner", "patient__clinic__booking_settings", "booked_by"
         )
         if patient is not None:
             if not may_serve(patient, "booking"):
@@ -266,7 +274,7 @@ def appointment_move(
             Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
             appointment = (
                 Appointment.objects.select_for_update(of=("self",))
-                .select_related("patient__clinic__booking_settings")
+                .select_related("patient__clinic__booking_settings", "booked_by")
                 .filter(pk=appointment_id, patient_id=patient.pk)
                 .first()
             )

@@ -37,14 +37,25 @@ def appointment_sms(
 ) -> None:
     """Confirmation, reminder, move or cancellation: date, time, practitioner, clinic; no
     reason (``extra``: further values of the text, such as the confirmation's ``url``). In
-    the language the patient booked in, whoever causes it (a worker, staff in English)."""
-    if not patient.mobile:
+    the language the patient booked in, whoever causes it (a worker, staff in English).
+
+    To the representative who booked it for the patient, if one did (a parent for a child:
+    docs/acting-for-others.md), else to the patient."""
+    if not _recipient(appointment, patient):
         return
     language = appointment.language
     if language not in {code for code, _name in settings.LANGUAGES}:
         language = settings.LANGUAGE_CODE
     with translation.override(language):
         _sms_in_language(appointment, patient, clinic, kind, extra)
+
+
+def _recipient(appointment: Appointment, patient: Patient) -> str:
+    """The mobile the appointment's SMS go to (the callers read ``booked_by`` with the
+    appointment: no query here)."""
+    if appointment.booked_by_id is not None and appointment.booked_by is not None:
+        return appointment.booked_by.mobile
+    return patient.mobile
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,7 @@ def _sms_in_language(
     try:
         sms_queue(
             clinic_id=clinic.pk,
-            to=patient.mobile,
+            to=_recipient(appointment, patient),
             text=appointment_sms_text(appointment, clinic, kind, **extra),
             purpose=kind,
             idempotency_key=_key(what, appointment),

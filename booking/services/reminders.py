@@ -41,7 +41,7 @@ def reminders_send(*, now: datetime.datetime | None = None) -> int:
             start__gte=tomorrow,
             start__lt=after,
         )
-        .select_related("practitioner", "patient__clinic__booking_settings")
+        .select_related("practitioner", "patient__clinic__booking_settings", "booked_by")
         .order_by("start", "pk")
     )
     sent = 0

@@ -23,6 +23,7 @@ from clinics.selectors import access_log
 from econsult.models import Consultation, RenewalRequest
 from econsult.services import consultation_send, renewal_request
 from identification.session import SESSION_ACTING_FOR
+from sms.models import OutboxMessage
 from tests import factories
 from tests.factories import OSLO, build_booking_world, make_slot
 
@@ -516,3 +517,33 @@ def test_a_power_of_attorney_for_booking_covers_no_messages_renewals_or_receptio
     # And booking works for the giver.
     client.post(path(w, "booking:confirm", slot_id=w.slots[0].pk), {"reason": "Kontroll"})
     assert Appointment.objects.get().patient == w.giver
+
+
+# The SMS of an appointment booked for another go to the one who booked it
+
+
+def test_a_parents_booking_for_a_child_sends_its_sms_to_the_parent(world):
+    w = world
+    w.child.mobile = ""  # a child's record often has no number
+    w.child.save(update_fields=["mobile"])
+    client = acting_as(w.parent, w.child, w)
+    client.cookies["eportal_language"] = "en"
+    slot = w.slots[0]
+    response = client.post(path(w, "booking:confirm", slot_id=slot.pk), {"reason": "Vaksine"})
+    assert response.status_code == 302, response
+    booked = Appointment.objects.get(patient=w.child)
+    assert booked.booked_by == w.parent
+    sent = list(OutboxMessage.objects.order_by("pk").values_list("recipient", "purpose", "text"))
+    assert [(to, purpose) for to, purpose, _text in sent] == [
+        (w.parent.mobile, "booking_confirmation")
+    ]
+    assert "Vaksine" not in sent[0][2]  # never the reason
+    # The cancellation too (and a move, and the reminder, read the same field).
+    client.post(path(w, "booking:cancel", appointment_id=booked.pk), {"confirm": "yes"})
+    assert OutboxMessage.objects.order_by("pk").last().recipient == w.parent.mobile
+    # Booked by the patient themself: to the patient.
+    own = factories.log_in_patient(w.parent)
+    own.post(path(w, "booking:confirm", slot_id=w.slots[1].pk), {"reason": "Kontroll"})
+    mine = Appointment.objects.get(patient=w.parent)
+    assert mine.booked_by is None
+    assert OutboxMessage.objects.order_by("pk").last().recipient == w.parent.mobile
