@@ -78,6 +78,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "fhir.search": _("API client searched"),
     "fhir.create": _("API client created a resource"),
     "fhir.update": _("API client updated a resource"),
+    "fhir.delete": _("API client deleted a resource"),
     "fhir.find": _("API client looked for free times"),
     "fhir.book": _("API client booked an appointment"),
     "fhir.cancel": _("API client cancelled an appointment"),
