@@ -465,3 +465,19 @@ def patient_attorney(patient: Patient, attorney_id: int) -> PowerOfAttorney | No
         .filter(pk=attorney_id)
         .first()
     )
+
+
+def representative_in(request: HttpRequest | None, patient: Patient) -> Patient | None:
+    """The patient acting for ``patient`` in this request (a parent, a holder of a power of
+    attorney: the patient session puts them on ``request.patient_actor``), or None when
+    the patient acts for themself (docs/acting-for-others.md)."""
+    actor = getattr(request, "patient_actor", None) if request is not None else None
+    return actor if isinstance(actor, Patient) and actor.pk != patient.pk else None
+
+
+def sms_recipient(patient: Patient, representative: Patient | None) -> str:
+    """Where an SMS about something done for ``patient`` goes: to the representative who
+    did it for them, if one did, else to the patient's own mobile ("" when none)."""
+    if representative is not None:
+        return representative.mobile
+    return patient.mobile

@@ -173,6 +173,17 @@ class Consultation(models.Model):
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, related_name="consultations", verbose_name=_("patient")
     )
+    #: The representative (a parent, a holder of a power of attorney) who sent it for the
+    #: patient (docs/acting-for-others.md): the answer's SMS goes to them.
+    sent_by = models.ForeignKey(
+        Patient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by representative"),
+        db_index=False,  # never searched by
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ECONSULT)
     #: Empty for a message to the reception.
     practitioner = models.ForeignKey(
@@ -330,6 +341,17 @@ class RenewalRequest(models.Model):
         on_delete=models.PROTECT,
         related_name="renewal_requests",
         verbose_name=_("patient"),
+    )
+    #: The representative (a parent, a holder of a power of attorney) who sent it for the
+    #: patient (docs/acting-for-others.md): the answer's SMS goes to them.
+    sent_by = models.ForeignKey(
+        Patient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by representative"),
+        db_index=False,  # never searched by
     )
     practitioner = models.ForeignKey(
         Practitioner,

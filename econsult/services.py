@@ -28,7 +28,7 @@ from django.utils import timezone, translation
 
 from clinics import audit
 from clinics.models import Patient, Practitioner, User
-from clinics.selectors import may_use_portal, public_url
+from clinics.selectors import may_use_portal, public_url, representative_in, sms_recipient
 from delegation.selectors import may_use
 from sms.services import sms_queue
 from sms.texts import sms_text
@@ -205,6 +205,7 @@ def consultation_send(
                 fee_nok=rules.fee_nok,
                 language=_language(translation.get_language()),
                 submission_key=submission_key,
+                sent_by=representative_in(request, patient),
             )
             _patient_message(
                 consultation,
@@ -259,6 +260,7 @@ def reception_send(
                 last_patient_message_at=now,
                 language=_language(translation.get_language()),
                 submission_key=submission_key,
+                sent_by=representative_in(request, patient),
             )
             _patient_message(
                 consultation,
@@ -424,8 +426,8 @@ def consultation_open(
 
 def _answer_sms(consultation: Consultation, request: HttpRequest | None, message: Message) -> None:
     """ "Du har fått svar fra <clinic>. Logg inn for å lese: <link>", and nothing more."""
-    patient = consultation.patient
-    if not patient.mobile:
+    to = sms_recipient(consultation.patient, consultation.sent_by)
+    if not to:
         return
     clinic = consultation.clinic
     link = public_url(
@@ -439,7 +441,7 @@ def _answer_sms(consultation: Consultation, request: HttpRequest | None, message
         text = sms_text("econsult_answer", clinic=clinic.name, link=link)
     sms_queue(
         clinic_id=clinic.pk,
-        to=patient.mobile,
+        to=to,
         text=text,
         purpose="econsult_answer",
         idempotency_key=f"econsult-answer:{message.pk}",
@@ -618,6 +620,7 @@ def renewal_request(
                 pharmacy=pharmacy,
                 language=_language(translation.get_language()),
                 submission_key=submission_key,
+                sent_by=representative_in(request, patient),
             )
             RenewalItem.objects.bulk_create(
                 RenewalItem(request=renewal, medication_id=pk) for pk in wanted
@@ -701,14 +704,14 @@ def renewal_handle(
 
 def _renewal_sms(renewal: RenewalRequest) -> None:
     """ "Din forespørsel hos <clinic> er behandlet. Logg inn for å se svaret." Never a drug."""
-    patient = renewal.patient
-    if not patient.mobile:
+    to = sms_recipient(renewal.patient, renewal.sent_by)
+    if not to:
         return
     with translation.override(_language(renewal.language)):
         text = sms_text("renewal_handled", clinic=renewal.clinic.name)
     sms_queue(
         clinic_id=renewal.clinic_id,
-        to=patient.mobile,
+        to=to,
         text=text,
         purpose="renewal_handled",
         idempotency_key=f"renewal-handled:{renewal.pk}",

@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 
 from clinics import audit
 from clinics.models import Clinic, Patient
-from clinics.selectors import public_url
+from clinics.selectors import public_url, representative_in
 from clinics.urlcache import cached_reverse
 from delegation.selectors import may_serve
 
@@ -136,7 +136,7 @@ def appointment_book(
                 reason=reason,
                 urgent=urgent,
                 language=translation.get_language() or "nb",
-                booked_by=_representative(request, patient),
+                booked_by=representative_in(request, patient),
             )
             if appointment is None:  # the patient's record was deleted meanwhile
                 raise SlotUnavailable
@@ -171,13 +171,6 @@ def _mine_url(request: HttpRequest | None, clinic: Clinic) -> str:
     """ "Mine timer" as a link in an SMS: to move or cancel (through the login, which comes
     back to it)."""
     return public_url(request, cached_reverse("booking:mine", clinic.ep_ident))
-
-
-def _representative(request: HttpRequest | None, patient: Patient) -> Patient | None:
-    """The patient acting for ``patient`` in this request (identification's session puts
-    them on the request), or None when the patient books for themself."""
-    actor = getattr(request, "patient_actor", None)
-    return actor if isinstance(actor, Patient) and actor.pk != patient.pk else None
 
 
 def cancel_deadline(appointment: Appointment, hours: int) -> datetime.datetime:

@@ -15,6 +15,7 @@ from django.utils import translation
 
 from clinics.dates import long_date
 from clinics.models import Clinic, Patient
+from clinics.selectors import sms_recipient
 from sms.services import sms_queue
 from sms.texts import sms_text
 
@@ -53,9 +54,7 @@ def appointment_sms(
 def _recipient(appointment: Appointment, patient: Patient) -> str:
     """The mobile the appointment's SMS go to (the callers read ``booked_by`` with the
     appointment: no query here)."""
-    if appointment.booked_by_id is not None and appointment.booked_by is not None:
-        return appointment.booked_by.mobile
-    return patient.mobile
+    return sms_recipient(patient, appointment.booked_by if appointment.booked_by_id else None)
 
 
 @dataclass(frozen=True)

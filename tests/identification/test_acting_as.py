@@ -21,7 +21,13 @@ from clinics.national_id import birthday
 from clinics.national_id import make as make_national_id
 from clinics.selectors import access_log
 from econsult.models import Consultation, RenewalRequest
-from econsult.services import consultation_send, renewal_request
+from econsult.services import (
+    Decision,
+    consultation_answer,
+    consultation_send,
+    renewal_handle,
+    renewal_request,
+)
 from identification.session import SESSION_ACTING_FOR
 from sms.models import OutboxMessage
 from tests import factories
@@ -547,3 +553,33 @@ def test_a_parents_booking_for_a_child_sends_its_sms_to_the_parent(world):
     mine = Appointment.objects.get(patient=w.parent)
     assert mine.booked_by is None
     assert OutboxMessage.objects.order_by("pk").last().recipient == w.parent.mobile
+
+
+def test_answers_to_what_a_parent_sent_for_a_child_are_told_to_the_parent(world):
+    w = world
+    w.child.mobile = ""
+    w.child.save(update_fields=["mobile"])
+    medicine = Medication.objects.create(patient=w.child, key="m1", name="Albyl-E", group="C")
+    client = acting_as(w.parent, w.child, w)
+    key = client.get(path(w, "econsult:new")).context["key"]
+    client.post(
+        path(w, "econsult:new"),
+        {"practitioner": w.gp.pk, "subject": "Utslett", "body": "Det klør", "key": key},
+    )
+    key = client.get(path(w, "econsult:renewal")).context["key"]
+    client.post(
+        path(w, "econsult:renewal"),
+        {"practitioner": w.gp.pk, "medications": [medicine.pk], "key": key},
+    )
+    consultation, renewal = Consultation.objects.get(), RenewalRequest.objects.get()
+    assert consultation.sent_by == w.parent and renewal.sent_by == w.parent
+    staff = factories.make_staff(w.clinic, practitioner=w.gp)
+    consultation_answer(staff=staff, consultation_id=consultation.pk, body="Smør med krem.")
+    item = renewal.items.get()
+    renewal_handle(staff=staff, request_id=renewal.pk, decisions={item.pk: Decision("approved")})
+    sent = list(OutboxMessage.objects.order_by("pk").values_list("recipient", "purpose", "text"))
+    assert [(to, purpose) for to, purpose, _ in sent] == [
+        (w.parent.mobile, "econsult_answer"),
+        (w.parent.mobile, "renewal_handled"),
+    ]
+    assert not any("Albyl" in text or "krem" in text for _, _, text in sent)
