@@ -462,6 +462,17 @@ class WaitlistEntry(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.WAITING
     )
+    #: The representative who put the patient on the waitlist (docs/acting-for-others.md):
+    #: the offers' SMS go to them.
+    sent_by = models.ForeignKey(
+        Patient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by representative"),
+        db_index=False,  # never searched by
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     language = models.CharField(_("language"), max_length=8, default="nb", editable=False)
 

@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 from clinics import audit
 from clinics.dates import long_date
 from clinics.models import Patient
-from clinics.selectors import may_use_portal, public_url
+from clinics.selectors import may_use_portal, public_url, representative_in, sms_recipient
 from delegation.models import Service
 from delegation.selectors import practitioners_for
 from sms.services import sms_queue
@@ -151,6 +151,7 @@ def waitlist_join(
                 until=until,
                 reason=reason if appointment is None else "",
                 language=translation.get_language() or "nb",
+                sent_by=representative_in(request, patient),
             )
             entry.practitioners.set(chosen)
             audit.record(
@@ -245,14 +246,14 @@ def _offer(*, entry_id: int, slot_id: int, practitioner_id: int, now: datetime.d
             )
             entry = (
                 WaitlistEntry.objects.select_for_update(of=("self",))
-                .select_related("patient__clinic")
+                .select_related("patient__clinic", "sent_by")
                 .filter(pk=entry_id, status=Entry.WAITING)
                 .first()
             )
             if slot is None or entry is None:
                 return False
             patient = entry.patient
-            if not may_use_portal(patient) or not patient.mobile:
+            if not may_use_portal(patient) or not sms_recipient(patient, entry.sent_by):
                 return False
             taken = Appointment.objects.filter(
                 practitioner_id=slot.practitioner_id,
@@ -313,7 +314,7 @@ def _offer_sms(
     try:
         sms_queue(
             clinic_id=clinic.pk,
-            to=patient.mobile,
+            to=sms_recipient(patient, entry.sent_by),
             text=text,
             purpose="slot_offer",
             idempotency_key=f"slot-offer:{offer.pk}",

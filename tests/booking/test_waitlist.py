@@ -471,3 +471,27 @@ def test_staff_see_their_clinics_waitlist_only(w, other_clinic, admin_client_for
         404,
     )
     assert AuditEvent.objects.filter(action="booking.waitlist_viewed").exists()
+
+
+def test_an_offer_for_someone_a_representative_put_on_the_list_goes_to_the_representative(w):
+    """A parent puts a child (no mobile of its own) on the list: the offer SMS goes to the
+    parent (docs/acting-for-others.md)."""
+    from django.test import RequestFactory
+
+    child = make_patient(w.clinic, name="Anna Barn", patient_list=w.gp_list, mobile="")
+    request = RequestFactory().post("/")
+    request.patient_actor = w.anne  # the patient session's mark of a representative
+    services.waitlist_join(
+        patient=child,
+        practitioner_ids=[w.gp.pk],
+        weekdays=[1, 2, 3, 4, 5],
+        time_from=datetime.time(8, 0),
+        time_to=datetime.time(16, 0),
+        until=datetime.date(2027, 4, 1),
+        reason="Kontroll",
+        request=request,
+    )
+    assert services.offers_sweep() == 1
+    sms = OutboxMessage.objects.get(purpose="slot_offer")
+    assert sms.recipient == w.anne.mobile
+    assert SlotOffer.objects.get().patient == child
