@@ -107,7 +107,8 @@ def token(raw: str) -> tuple[str | None, str]:
 
 def _patient_identifier(qs: QuerySet, param: str, raw: str) -> QuerySet:
     system, value = token(raw)
-    if system is not None and identifiers.national_id_system(classify(value)) != system:
+    kinds = identifiers.KINDS_OF_SYSTEM.get(system) if system is not None else None
+    if system is not None and (kinds is None or classify(value) not in kinds):
         return qs.none()  # the kind is in the digits: a number of another kind never matches
     return qs.filter(national_id=value)
 
