@@ -44,7 +44,7 @@ def role_to_fhir(practitioner: Practitioner) -> dict[str, Any]:
         "identifier": _identifiers(practitioner),
         "active": practitioner.eportal_enabled,
         "practitioner": ref("Practitioner", practitioner.pk, practitioner.name),
-        "organization": {"display": practitioner.clinic.name},
+        "organization": ref("Organization", practitioner.clinic_id, practitioner.clinic.name),
         "code": [
             {
                 "coding": [
