@@ -26,7 +26,7 @@ from clinics.exchange import ImportContext
 from clinics.models import Clinic, key_validator
 
 from .models import AppointmentType, ScheduleTemplate, colour_validator
-from .services import schedule_template_save, slots_regenerate_later
+from .services import appointment_type_save, schedule_template_save, slots_regenerate_later
 
 TYPE_FIELDS = ("key", "name", "minutes", "colour", "online")
 TEMPLATE_FIELDS = ("practitioner", "valid_from", "valid_to", "rules")
@@ -80,6 +80,45 @@ def _rows(data: Any, key: str, ctx: ImportContext) -> list[tuple[str, dict]]:
     return rows
 
 
+def validate_appointment_type(
+    row: dict, place: str, seen: set[str], ctx: ImportContext
+) -> dict[str, Any]:
+    """One ``appointment_types`` row (also the FHIR API's HealthcareService), cleaned with
+    the defaults; ``seen`` the keys so far."""
+    _unknown_fields(row, TYPE_FIELDS, place, ctx)
+    key = row.get("key")
+    if not isinstance(key, str) or not key:
+        ctx.error(f"{place}.key", "is required")
+    else:
+        try:
+            key_validator(key)
+        except ValidationError as error:
+            ctx.error(f"{place}.key", "; ".join(error.messages))
+        if key in seen:
+            ctx.error(f"{place}.key", f'"{key}" is used twice')
+        seen.add(key)
+    name = row.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        ctx.error(f"{place}.name", "is required (at most 100 characters)")
+    minutes = _int(row.get("minutes"), f"{place}.minutes", ctx, 5, 480)
+    colour = row.get("colour")
+    if colour is not None and (
+        # An instance's regex is compiled; the stubs allow the class's str as well.
+        not isinstance(colour, str) or not colour_validator.regex.match(colour)  # type: ignore[union-attr]
+    ):
+        ctx.error(f"{place}.colour", 'must be a colour like "#1a7f37"')
+    online = row.get("online", False)
+    if not isinstance(online, bool):
+        ctx.error(f"{place}.online", "must be true or false")
+    return {
+        "key": key,
+        "name": name.strip() if isinstance(name, str) else "",
+        "minutes": minutes,
+        "colour": colour or "#0d6efd",
+        "online": online is True,
+    }
+
+
 class AppointmentTypesSection:
     key = "appointment_types"
     order = 200
@@ -87,30 +126,7 @@ class AppointmentTypesSection:
     def validate(self, data: Any, ctx: ImportContext) -> None:
         seen: set[str] = set()
         for place, row in _rows(data, self.key, ctx):
-            _unknown_fields(row, TYPE_FIELDS, place, ctx)
-            key = row.get("key")
-            if not isinstance(key, str) or not key:
-                ctx.error(f"{place}.key", "is required")
-            else:
-                try:
-                    key_validator(key)
-                except ValidationError as error:
-                    ctx.error(f"{place}.key", "; ".join(error.messages))
-                if key in seen:
-                    ctx.error(f"{place}.key", f'"{key}" is used twice')
-                seen.add(key)
-            name = row.get("name")
-            if not isinstance(name, str) or not name.strip() or len(name) > 100:
-                ctx.error(f"{place}.name", "is required (at most 100 characters)")
-            _int(row.get("minutes"), f"{place}.minutes", ctx, 5, 480)
-            colour = row.get("colour")
-            if colour is not None and (
-                # An instance's regex is compiled; the stubs allow the class's str as well.
-                not isinstance(colour, str) or not colour_validator.regex.match(colour)  # type: ignore[union-attr]
-            ):
-                ctx.error(f"{place}.colour", 'must be a colour like "#1a7f37"')
-            if not isinstance(row.get("online", False), bool):
-                ctx.error(f"{place}.online", "must be true or false")
+            validate_appointment_type(row, place, seen, ctx)
         setattr(ctx, TYPE_KEYS, seen)
 
     def apply(self, data: list[dict[str, Any]], ctx: ImportContext) -> None:
@@ -124,17 +140,15 @@ class AppointmentTypesSection:
                 "colour": row.get("colour") or "#0d6efd",
                 "online": row.get("online", False),
             }
-            obj = existing.get(row["key"])
-            if obj is None:
-                obj = AppointmentType.objects.create(clinic=ctx.clinic, key=row["key"], **values)
+            obj, changed = appointment_type_save(
+                clinic_id=ctx.clinic.pk,
+                values={"key": row["key"], **values},
+                appointment_type=existing.get(row["key"]),
+            )
+            if row["key"] not in existing:
                 ctx.count("appointment types created")
-            else:
-                changed = [k for k, v in values.items() if getattr(obj, k) != v]
-                for k in changed:
-                    setattr(obj, k, values[k])
-                if changed:
-                    obj.save(update_fields=changed)
-                    ctx.count("appointment types updated")
+            elif changed:
+                ctx.count("appointment types updated")
             types[row["key"]] = obj
         setattr(ctx, TYPE_KEYS, types)
 

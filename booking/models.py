@@ -114,6 +114,7 @@ class AppointmentType(models.Model):
         default=False,
         help_text=_("Slots of this type are offered to patients online."),
     )
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("appointment type")

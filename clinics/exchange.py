@@ -41,6 +41,7 @@ from .national_id import age_of, birth_date, compact
 from .national_id import parse as parse_national_id
 from .phones import normalise_mobile
 from .selectors import ATTORNEY_GIVER_MIN_AGE, ATTORNEY_HOLDER_MIN_AGE
+from .services import save_changed
 
 FORMAT = "eportal-clinic/1"
 LOGIN_METHODS = ("bankid", "sms")
@@ -155,23 +156,8 @@ def _rows(items: list, name: str, ctx: ImportContext) -> Iterable[tuple[str, dic
         yield place, row
 
 
-def _validate(data: Any, ctx: ImportContext) -> dict:
-    """Check the whole file; return the cleaned core sections."""
-    if not isinstance(data, dict):
-        ctx.error("(file)", "must be a JSON object")
-        return {}
-    if data.get("format") != FORMAT:
-        ctx.error("format", f'must be "{FORMAT}"')
-    known = set(CORE_KEYS) | set(_sections)
-    for name in data:
-        if name not in known:
-            ctx.error(name, "is not a known section")
-
-    clean: dict[str, Any] = {}
-    raw_clinic = data.get("clinic")
-    if not isinstance(raw_clinic, dict):
-        ctx.error("clinic", "is required and must be an object")
-        raw_clinic = {}
+def validate_clinic(raw_clinic: dict, ctx: ImportContext) -> dict[str, Any]:
+    """The ``clinic`` section (also the FHIR API's Organization), errors at ``clinic.<field>``."""
     c: dict[str, Any] = {
         "ep_ident": _str(raw_clinic.get("ep_ident"), "clinic.ep_ident", ctx, max_len=32),
         "name": _str(raw_clinic.get("name"), "clinic.name", ctx),
@@ -195,7 +181,42 @@ def _validate(data: Any, ctx: ImportContext) -> dict:
         methods = []
     c["allow_bankid"] = "bankid" in methods
     c["allow_sms"] = "sms" in methods
-    clean["clinic"] = c
+    return c
+
+
+def validate_patient_list(row: dict, place: str, ctx: ImportContext) -> dict[str, Any]:
+    """One ``patient_lists`` row (also the FHIR API's Group): the key once, the GP one of
+    ``ctx.practitioner_keys``."""
+    key = _str(row.get("key"), f"{place}.key", ctx, max_len=64)
+    if key:
+        _validator(key_validator, key, f"{place}.key", ctx)
+        if key in ctx.list_keys:
+            ctx.error(f"{place}.key", f'"{key}" is used twice')
+        ctx.list_keys.add(key)
+    gp = row.get("gp")
+    if gp is not None and gp not in ctx.practitioner_keys:
+        ctx.error(f"{place}.gp", f'unknown practitioner "{gp}"')
+    return {"key": key, "name": _str(row.get("name"), f"{place}.name", ctx), "gp": gp}
+
+
+def _validate(data: Any, ctx: ImportContext) -> dict:
+    """Check the whole file; return the cleaned core sections."""
+    if not isinstance(data, dict):
+        ctx.error("(file)", "must be a JSON object")
+        return {}
+    if data.get("format") != FORMAT:
+        ctx.error("format", f'must be "{FORMAT}"')
+    known = set(CORE_KEYS) | set(_sections)
+    for name in data:
+        if name not in known:
+            ctx.error(name, "is not a known section")
+
+    clean: dict[str, Any] = {}
+    raw_clinic = data.get("clinic")
+    if not isinstance(raw_clinic, dict):
+        ctx.error("clinic", "is required and must be an object")
+        raw_clinic = {}
+    clean["clinic"] = validate_clinic(raw_clinic, ctx)
 
     practitioners = []
     for place, row in _rows(_list(data, "practitioners", ctx), "practitioners", ctx):
@@ -228,19 +249,10 @@ def _validate(data: Any, ctx: ImportContext) -> dict:
         )
     clean["practitioners"] = practitioners
 
-    lists = []
-    for place, row in _rows(_list(data, "patient_lists", ctx), "patient_lists", ctx):
-        key = _str(row.get("key"), f"{place}.key", ctx, max_len=64)
-        if key:
-            _validator(key_validator, key, f"{place}.key", ctx)
-            if key in ctx.list_keys:
-                ctx.error(f"{place}.key", f'"{key}" is used twice')
-            ctx.list_keys.add(key)
-        gp = row.get("gp")
-        if gp is not None and gp not in ctx.practitioner_keys:
-            ctx.error(f"{place}.gp", f'unknown practitioner "{gp}"')
-        lists.append({"key": key, "name": _str(row.get("name"), f"{place}.name", ctx), "gp": gp})
-    clean["patient_lists"] = lists
+    clean["patient_lists"] = [
+        validate_patient_list(row, place, ctx)
+        for place, row in _rows(_list(data, "patient_lists", ctx), "patient_lists", ctx)
+    ]
 
     patients = []
     seen_ids: set[str] = set()
@@ -322,42 +334,45 @@ def _medications(row: dict, place: str, ctx: ImportContext) -> list[dict[str, An
     if not isinstance(raw, list):
         ctx.error(f"{place}.medications", "must be a list")
         return []
-    found, keys = [], set()
+    found: list[dict[str, Any]] = []
+    keys: set[str] = set()
     for j, med in enumerate(raw):
         at = f"{place}.medications[{j}]"
         if not isinstance(med, dict):
             ctx.error(at, "must be an object")
             continue
-        for name in med:
-            if name not in MEDICATION_FIELDS:
-                ctx.error(f"{at}.{name}", "is not a known field")
-        key = _str(med.get("key"), f"{at}.key", ctx, max_len=64)
-        if key:
-            _validator(key_validator, key, f"{at}.key", ctx)
-            if key in keys:
-                ctx.error(f"{at}.key", f'"{key}" is used twice for this patient')
-            keys.add(key)
-        atc = _str(med.get("atc"), f"{at}.atc", ctx, required=False, max_len=7)
-        if atc:
-            _validator(atc_validator, atc, f"{at}.atc", ctx)
-        group = med.get("group", "C")
-        if group not in Medication.Group.values:
-            ctx.error(f"{at}.group", 'must be "A", "B" or "C"')
-        found.append(
-            {
-                "key": key,
-                "name": _str(med.get("name"), f"{at}.name", ctx),
-                "strength": _str(
-                    med.get("strength"), f"{at}.strength", ctx, required=False, max_len=100
-                ),
-                "form": _str(med.get("form"), f"{at}.form", ctx, required=False, max_len=100),
-                "atc": atc,
-                "group": group,
-                "last_prescribed": _date(med.get("last_prescribed"), f"{at}.last_prescribed", ctx),
-                "runs_out": _date(med.get("runs_out"), f"{at}.runs_out", ctx),
-            }
-        )
+        found.append(validate_medication(med, at, keys, ctx))
     return found
+
+
+def validate_medication(med: dict, at: str, keys: set[str], ctx: ImportContext) -> dict[str, Any]:
+    """One medication of a patient (also the FHIR API's MedicationStatement); ``keys`` the
+    patient's keys seen so far."""
+    for name in med:
+        if name not in MEDICATION_FIELDS:
+            ctx.error(f"{at}.{name}", "is not a known field")
+    key = _str(med.get("key"), f"{at}.key", ctx, max_len=64)
+    if key:
+        _validator(key_validator, key, f"{at}.key", ctx)
+        if key in keys:
+            ctx.error(f"{at}.key", f'"{key}" is used twice for this patient')
+        keys.add(key)
+    atc = _str(med.get("atc"), f"{at}.atc", ctx, required=False, max_len=7)
+    if atc:
+        _validator(atc_validator, atc, f"{at}.atc", ctx)
+    group = med.get("group", "C")
+    if group not in Medication.Group.values:
+        ctx.error(f"{at}.group", 'must be "A", "B" or "C"')
+    return {
+        "key": key,
+        "name": _str(med.get("name"), f"{at}.name", ctx),
+        "strength": _str(med.get("strength"), f"{at}.strength", ctx, required=False, max_len=100),
+        "form": _str(med.get("form"), f"{at}.form", ctx, required=False, max_len=100),
+        "atc": atc,
+        "group": group,
+        "last_prescribed": _date(med.get("last_prescribed"), f"{at}.last_prescribed", ctx),
+        "runs_out": _date(med.get("runs_out"), f"{at}.runs_out", ctx),
+    }
 
 
 def _sync_medications(clinic: Clinic, clean_patients: list[dict], ctx: ImportContext) -> None:
@@ -385,7 +400,7 @@ def _sync_medications(clinic: Clinic, clean_patients: list[dict], ctx: ImportCon
         ctx.count("medications created", len(new))
     gone = [m.pk for k, m in existing.items() if k not in seen and m.current]
     if gone:
-        Medication.objects.filter(pk__in=gone).update(current=False)
+        Medication.objects.filter(pk__in=gone).update(current=False, updated=Now())
         ctx.count("medications no longer current", len(gone))
 
 
@@ -440,36 +455,46 @@ def _parent_child(data: dict, by_id: dict[str, dict], ctx: ImportContext) -> lis
     """``parent_child[]``; None when the file has no such section (the links stay)."""
     if data.get("parent_child") is None:
         return None
-    found, seen = [], set()
+    found: list[dict] = []
+    seen: set[tuple[str, str]] = set()
     for at, row in _rows(_list(data, "parent_child", ctx), "parent_child", ctx):
-        _known_fields(row, PARENT_CHILD_FIELDS, at, ctx)
-        parent = _person(row, "parent", at, by_id, ctx)
-        child = _person(row, "child", at, by_id, ctx)
-        same_address = _bool(row.get("same_address"), f"{at}.same_address", ctx, False)
-        responsibility = _bool(
-            row.get("parental_responsibility"), f"{at}.parental_responsibility", ctx, False
-        )
-        if parent is None or child is None:
-            continue
-        pair = (parent["national_id"], child["national_id"])
-        if pair[0] == pair[1]:
-            ctx.error(f"{at}.child", "is the parent themselves")
-            continue
-        if pair in seen:
-            ctx.error(at, "the same parent and child appear twice")
-        seen.add(pair)
-        parent_born, child_born = birth_date(pair[0]), birth_date(pair[1])
-        if parent_born and child_born and child_born <= parent_born:
-            ctx.error(f"{at}.child", "is not younger than the parent")
-        found.append(
-            {
-                "parent": pair[0],
-                "child": pair[1],
-                "same_address": same_address,
-                "parental_responsibility": responsibility,
-            }
-        )
+        link = validate_parent_child(row, at, by_id, seen, ctx)
+        if link is not None:
+            found.append(link)
     return found
+
+
+def validate_parent_child(
+    row: dict, at: str, by_id: dict[str, dict], seen: set[tuple[str, str]], ctx: ImportContext
+) -> dict | None:
+    """One ``parent_child`` row (also the FHIR API's RelatedPerson): both are patients of
+    ``by_id`` (national_id → ``{"national_id", "confidential_address"}``), neither with a
+    confidential address, the child younger; ``seen`` the pairs so far."""
+    _known_fields(row, PARENT_CHILD_FIELDS, at, ctx)
+    parent = _person(row, "parent", at, by_id, ctx)
+    child = _person(row, "child", at, by_id, ctx)
+    same_address = _bool(row.get("same_address"), f"{at}.same_address", ctx, False)
+    responsibility = _bool(
+        row.get("parental_responsibility"), f"{at}.parental_responsibility", ctx, False
+    )
+    if parent is None or child is None:
+        return None
+    pair = (parent["national_id"], child["national_id"])
+    if pair[0] == pair[1]:
+        ctx.error(f"{at}.child", "is the parent themselves")
+        return None
+    if pair in seen:
+        ctx.error(at, "the same parent and child appear twice")
+    seen.add(pair)
+    parent_born, child_born = birth_date(pair[0]), birth_date(pair[1])
+    if parent_born and child_born and child_born <= parent_born:
+        ctx.error(f"{at}.child", "is not younger than the parent")
+    return {
+        "parent": pair[0],
+        "child": pair[1],
+        "same_address": same_address,
+        "parental_responsibility": responsibility,
+    }
 
 
 def _age_at_least(national_id: str, day: datetime.date, years: int) -> bool | None:
@@ -654,15 +679,7 @@ def _export_relations(clinic: Clinic) -> dict[str, list[dict[str, Any]]]:
 
 def _sync(obj: Any, values: dict[str, Any]) -> bool:
     """Set changed fields; return whether anything changed (so re-imports write nothing)."""
-    changed = [name for name, value in values.items() if getattr(obj, name) != value]
-    for name in changed:
-        setattr(obj, name, values[name])
-    if changed:
-        # A model's ``updated`` (auto_now) is written only when named: the FHIR API's
-        # meta.lastUpdated and _lastUpdated polling read it.
-        auto = [f.name for f in obj._meta.concrete_fields if getattr(f, "auto_now", False)]
-        obj.save(update_fields=changed + auto)
-    return bool(changed)
+    return bool(save_changed(obj, values))
 
 
 def import_clinic(data: Any) -> dict[str, int]:

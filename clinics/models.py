@@ -59,6 +59,7 @@ class Clinic(models.Model):
             "Patients who logged in with password and SMS code cannot send eConsultations."
         ),
     )
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("clinic")
@@ -169,6 +170,7 @@ class PatientList(models.Model):
         related_name="patient_lists",
         verbose_name=_("GP (list owner)"),
     )
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("patient list")
@@ -297,6 +299,7 @@ class Medication(models.Model):
     #: When the last prescription runs out, if the journal knows.
     runs_out = models.DateField(_("runs out"), null=True, blank=True)
     current = models.BooleanField(_("current"), default=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("medication")
@@ -335,6 +338,7 @@ class ParentChild(models.Model):
         help_text=_("The parent shares the child's address in the population register."),
     )
     parental_responsibility = models.BooleanField(_("parental responsibility"), default=False)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("parent and child")

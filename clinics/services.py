@@ -1,4 +1,7 @@
-"""Writes of clinic data outside the import: acting for others (docs/acting-for-others.md).
+"""Writes of clinic data outside the import: acting for others (docs/acting-for-others.md),
+and the one way the import and the FHIR API write a clinic's own rows, its patient lists,
+medications and parent-child links (:func:`save_changed` and the ``*_save`` functions; the
+rules are checked by :mod:`clinics.exchange`'s validators before).
 
 The rules themselves are read from :mod:`clinics.selectors` (``may_act_for`` and its
 parts); these functions give and end powers of attorney in the portal and send the notice
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,7 +27,7 @@ from sms.texts import sms_text
 
 from . import audit
 from .dates import long_date
-from .models import ParentChild, Patient, PowerOfAttorney
+from .models import Clinic, Medication, ParentChild, Patient, PatientList, PowerOfAttorney
 from .national_id import age_on, birth_date, birthday, compact
 from .national_id import parse as parse_national_id
 from .selectors import (
@@ -33,6 +37,62 @@ from .selectors import (
     may_use_portal,
     parent_may_act,
 )
+
+
+def save_changed(obj: Any, values: dict[str, Any]) -> list[str]:
+    """Set the fields of ``values`` that differ and save only them; the names changed (none:
+    nothing is written, so a re-import or a repeated PUT writes nothing)."""
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, values[name])
+    if changed:
+        # A model's ``updated`` (auto_now) is written only when named: the FHIR API's
+        # meta.lastUpdated and _lastUpdated polling read it.
+        auto = [f.name for f in obj._meta.concrete_fields if getattr(f, "auto_now", False)]
+        obj.save(update_fields=changed + auto)
+    return changed
+
+
+def clinic_update(*, clinic: Clinic, values: dict[str, Any]) -> list[str]:
+    """The clinic's own fields as :func:`clinics.exchange.validate_clinic` cleaned them."""
+    return save_changed(clinic, values)
+
+
+def patient_list_save(
+    *, clinic_id: int, values: dict[str, Any], patient_list: PatientList | None = None
+) -> tuple[PatientList, list[str]]:
+    """A patient list made or changed: ``key``, ``name``, ``gp_id`` (the GP: a practitioner
+    of the clinic, checked by the caller)."""
+    if patient_list is None:
+        return PatientList.objects.create(clinic_id=clinic_id, **values), list(values)
+    return patient_list, save_changed(patient_list, values)
+
+
+def medication_save(
+    *, patient_id: int, values: dict[str, Any], medication: Medication | None = None
+) -> tuple[Medication, list[str]]:
+    """A patient's medication made or changed, with the fields of
+    :func:`clinics.exchange.validate_medication` and ``current``."""
+    if medication is None:
+        return Medication.objects.create(patient_id=patient_id, **values), list(values)
+    return medication, save_changed(medication, values)
+
+
+def parent_child_save(
+    *, parent_id: int, child_id: int, values: dict[str, Any], link: ParentChild | None = None
+) -> tuple[ParentChild, list[str]]:
+    """A parent-child link made or its flags changed (checked by
+    :func:`clinics.exchange.validate_parent_child`)."""
+    if link is None:
+        made = ParentChild.objects.create(parent_id=parent_id, child_id=child_id, **values)
+        return made, list(values)
+    return link, save_changed(link, values)
+
+
+def parent_child_remove(*, link_id: int) -> None:
+    """The register no longer has the link: it goes (links are not history)."""
+    ParentChild.objects.filter(pk=link_id).delete()
+
 
 #: How many days before the 12th birthday the parents hear that it ends.
 CHILD_NOTICE_DAYS = 30

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .mapping.identifiers import profile
 from .scopes import ALL_SCOPES, RESOURCES, WRITABLE
 from .search import PARAMETERS
 
@@ -17,6 +18,11 @@ SEARCH_TYPES = {
     "date": "date",
 }
 INTERACTIONS = {
+    "Organization": ("read", "search-type", "update"),
+    "Group": ("read", "search-type", "create", "update"),
+    "HealthcareService": ("read", "search-type", "create", "update"),
+    "MedicationStatement": ("read", "search-type", "create", "update"),
+    "RelatedPerson": ("read", "search-type", "create", "update", "delete"),
     "Patient": ("read", "search-type", "create", "update"),
     "Practitioner": ("read", "search-type", "create", "update"),
     "PractitionerRole": ("read", "search-type", "update"),
@@ -31,6 +37,7 @@ def capability_statement(base: str, token_url: str) -> dict[str, Any]:
     for name in RESOURCES:
         entry: dict[str, Any] = {
             "type": name,
+            **({"supportedProfile": [profile(name)]} if profile(name) else {}),
             "interaction": [
                 {"code": code} for code in INTERACTIONS.get(name, ("read", "search-type"))
             ],

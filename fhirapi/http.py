@@ -71,8 +71,12 @@ def instant(when: datetime.datetime) -> str:
     return when.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
-def meta(when: datetime.datetime) -> dict[str, str]:
-    return {"versionId": version_of(when), "lastUpdated": instant(when)}
+def meta(when: datetime.datetime, profile: str | None = None) -> dict[str, Any]:
+    """A resource's meta: its version, its last change and the no-basis profile it claims."""
+    found: dict[str, Any] = {"versionId": version_of(when), "lastUpdated": instant(when)}
+    if profile:
+        found["profile"] = [profile]
+    return found
 
 
 def read_json(request: HttpRequest) -> Any:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 #: The resource types served, in the CapabilityStatement's order.
-RESOURCES = ("Patient", "Practitioner", "PractitionerRole", "Schedule", "Slot", "Appointment")
+RESOURCES = (
+    "Organization", "Patient", "Practitioner", "PractitionerRole", "Group", "HealthcareService",
+    "Schedule", "Slot", "Appointment", "MedicationStatement", "RelatedPerson",
+)  # fmt: skip
 #: Resource types an EPJ may write (create, update, status change).
 WRITABLE = RESOURCES
 

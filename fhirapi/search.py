@@ -105,10 +105,16 @@ def token(raw: str) -> tuple[str | None, str]:
 # The resources' own parameters
 
 
+def _kind_matches(system: str | None, value: str) -> bool:
+    """The kind is in the digits: a number of another kind than the system never matches."""
+    kinds = identifiers.KINDS_OF_SYSTEM.get(system) if system is not None else None
+    return system is None or (kinds is not None and classify(value) in kinds)
+
+
 def _patient_identifier(qs: QuerySet, param: str, raw: str) -> QuerySet:
     system, value = token(raw)
-    if system is not None and identifiers.national_id_system(classify(value)) != system:
-        return qs.none()  # the kind is in the digits: a number of another kind never matches
+    if not _kind_matches(system, value):
+        return qs.none()
     return qs.filter(national_id=value)
 
 
@@ -148,7 +154,51 @@ def _appointment_status(qs: QuerySet, param: str, raw: str) -> QuerySet:
     return qs.filter(status__in=raw.split(","))
 
 
+def _key_identifier(system: str, field: str = "key") -> Filter:
+    def found(qs: QuerySet, param: str, raw: str) -> QuerySet:
+        given, value = token(raw)
+        return qs.filter(**{field: value}) if given in (None, system) else qs.none()
+
+    return found
+
+
+def _related_identifier(qs: QuerySet, param: str, raw: str) -> QuerySet:
+    """The parent's identity number, as a Patient's ``identifier`` is searched."""
+    system, value = token(raw)
+    if not _kind_matches(system, value):
+        return qs.none()
+    return qs.filter(parent__national_id=value)
+
+
+def _medication_status(qs: QuerySet, param: str, raw: str) -> QuerySet:
+    wanted = set(raw.split(","))
+    return qs.filter(current__in=[v == "active" for v in wanted if v in ("active", "stopped")])
+
+
 PARAMETERS: dict[str, dict[str, Filter]] = {
+    "Organization": {
+        "identifier": _key_identifier("urn:eportal:ep-ident", "ep_ident__iexact"),
+        "name": lambda qs, p, raw: qs.filter(name__icontains=raw),
+    },
+    "Group": {
+        "identifier": _key_identifier("urn:eportal:patient-list-key"),
+        "name": lambda qs, p, raw: qs.filter(name__icontains=raw),
+        "managing-entity": lambda qs, p, raw: qs.filter(gp_id=reference_id(p, raw, "Practitioner")),
+    },
+    "HealthcareService": {
+        "identifier": _key_identifier("urn:eportal:appointment-type"),
+        "name": lambda qs, p, raw: qs.filter(name__icontains=raw),
+    },
+    "MedicationStatement": {
+        "identifier": _key_identifier("urn:eportal:medication-key"),
+        "patient": lambda qs, p, raw: qs.filter(patient_id=reference_id(p, raw, "Patient")),
+        "subject": lambda qs, p, raw: qs.filter(patient_id=reference_id(p, raw, "Patient")),
+        "status": _medication_status,
+    },
+    "RelatedPerson": {
+        "identifier": _related_identifier,
+        "patient": lambda qs, p, raw: qs.filter(child_id=reference_id(p, raw, "Patient")),
+    },
     "Patient": {
         "identifier": _patient_identifier,
         "name": lambda qs, p, raw: qs.filter(name__icontains=raw),

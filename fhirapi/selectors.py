@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from booking.models import Appointment, AppointmentType, ScheduleRule, ScheduleTemplate, Slot
 from booking.selectors import free_slots, overlapping_booked
-from clinics.models import Patient, Practitioner
+from clinics.models import Clinic, Medication, ParentChild, Patient, PatientList, Practitioner
 
 
 def _appointment_changed(prefix: str = "") -> Greatest:
@@ -166,3 +166,45 @@ def appointments(clinic_id: int) -> QuerySet[Appointment]:
     return Appointment.objects.filter(patient__clinic_id=clinic_id).annotate(
         last_changed=_appointment_changed()
     )
+
+
+# The clinic's own rows (each with ``updated``): the clinic, its lists, appointment types,
+# medications and parent-child links (a link changes with its parent's name or number).
+
+
+def organizations(clinic_id: int) -> QuerySet[Clinic]:
+    return Clinic.objects.filter(pk=clinic_id).annotate(last_changed=F("updated"))
+
+
+def patient_lists(clinic_id: int) -> QuerySet[PatientList]:
+    return PatientList.objects.filter(clinic_id=clinic_id).annotate(last_changed=F("updated"))
+
+
+def healthcare_services(clinic_id: int) -> QuerySet[AppointmentType]:
+    return AppointmentType.objects.filter(clinic_id=clinic_id).annotate(last_changed=F("updated"))
+
+
+def medication_statements(clinic_id: int) -> QuerySet[Medication]:
+    return Medication.objects.filter(patient__clinic_id=clinic_id).annotate(
+        last_changed=F("updated")
+    )
+
+
+def related_persons(clinic_id: int) -> QuerySet[ParentChild]:
+    return (
+        ParentChild.objects.filter(parent__clinic_id=clinic_id)
+        .select_related("parent")
+        .annotate(
+            last_changed=Greatest(F("updated"), F("parent__updated"), output_field=DateTimeField())
+        )
+    )
+
+
+#: The rows of the resource types written through :func:`fhirapi.services.save`.
+ROWS = {
+    "Organization": organizations,
+    "Group": patient_lists,
+    "HealthcareService": healthcare_services,
+    "MedicationStatement": medication_statements,
+    "RelatedPerson": related_persons,
+}

@@ -8,24 +8,50 @@ locks the row (If-Match: 412 when it changed)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from booking.models import Slot
-from booking.services import SlotRefused, practitioner_templates_replace
+from booking.models import AppointmentType, Slot
+from booking.services import SlotRefused, appointment_type_save, practitioner_templates_replace
 from booking.services import slot_create as booking_slot_create
 from booking.services import slot_delete as booking_slot_delete
 from booking.services import slot_update as booking_slot_update
 from clinics import audit
-from clinics.models import Clinic, Patient, PatientList, Practitioner, new_key
+from clinics.models import (
+    Clinic,
+    Medication,
+    ParentChild,
+    Patient,
+    PatientList,
+    Practitioner,
+    new_key,
+)
+from clinics.services import (
+    clinic_update,
+    medication_save,
+    parent_child_remove,
+    parent_child_save,
+    patient_list_save,
+)
 
 from . import selectors
 from .auth import Caller
 from .http import FhirError, issue, version_of
+from .mapping import group as group_map
+from .mapping import healthcare_service as service_map
+from .mapping import medication as medication_map
+from .mapping import related_person as related_map
+from .mapping.group import GroupInput
+from .mapping.healthcare_service import HealthcareServiceInput
+from .mapping.medication import MedicationInput
+from .mapping.organization import OrganizationInput
 from .mapping.patient import PatientInput
 from .mapping.practitioner import PractitionerInput
+from .mapping.related_person import RelatedPersonInput
 from .mapping.schedule import ScheduleInput
 from .mapping.slot import SlotInput
 
@@ -445,3 +471,242 @@ def slot_delete(*, caller: Caller, slot_id: int, version: str | None, request: H
             )
     except SlotRefused as error:
         raise _refused(error) from None
+
+
+# The clinic's own rows: the clinic (Organization), its patient lists (Group), appointment
+# types (HealthcareService), medications (MedicationStatement) and parent-child links
+# (RelatedPerson). Each is checked by the file import's validator of that row (through
+# fhirapi.mapping) and written by the owning app's service, as the import writes it.
+
+
+def save(
+    *,
+    caller: Caller,
+    resource: str,
+    pk: int | None,
+    version: str | None,
+    request: HttpRequest,
+    write: Callable[[Any], tuple[Any, list[str]]],
+    duplicate: tuple[str, str],
+) -> Any:
+    """Create (``pk`` None) or update one of the clinic's rows of ``resource``: the row
+    locked, its version checked (412), ``write(current)`` (the owning app's service; it
+    raises FhirError to refuse), audited. A unique key taken is a 409 at ``duplicate``."""
+    clinic = caller.clinic
+    try:
+        with transaction.atomic():
+            current = None
+            if pk is not None:
+                current = (
+                    selectors.ROWS[resource](clinic.pk)
+                    .select_for_update(of=("self",))
+                    .filter(pk=pk)
+                    .first()
+                )
+                if current is None:
+                    raise FhirError(404, "not-found", f"{resource}/{pk} is not known.")
+                _check_version(version, current.last_changed, resource)  # type: ignore[attr-defined]
+            obj, changed = write(current)
+            audit.record(
+                "fhir.create" if current is None else "fhir.update",
+                request=request,
+                clinic=clinic,
+                obj=obj,
+                details={"type": resource, "fields": changed},
+                api_client=caller.client_id,
+            )
+    except IntegrityError:
+        place, message = duplicate
+        raise FhirError(409, "duplicate", message, place) from None
+    return obj
+
+
+def refused(errors: list[tuple[str, str]], what: str) -> None:
+    if errors:
+        raise _unprocessable(errors, what)
+
+
+def organization_update(
+    *, caller: Caller, data: OrganizationInput, version: str | None, request: HttpRequest
+) -> Clinic:
+    refused(data.errors, "organization")
+
+    def write(current: Clinic) -> tuple[Clinic, list[str]]:
+        return current, clinic_update(clinic=current, values=data.values)
+
+    return save(
+        caller=caller, resource="Organization", pk=caller.clinic.pk, version=version,
+        request=request, write=write, duplicate=("Organization", "Not stored."),
+    )  # fmt: skip
+
+
+def _gp(caller: Caller, gp_id: int | None) -> Practitioner | None:
+    if gp_id is None:
+        return None
+    found = selectors.practitioners(caller.clinic.pk).filter(pk=gp_id).first()
+    if found is None:
+        raise _unprocessable(
+            [("Group.managingEntity", f"Practitioner/{gp_id} is not known.")], "patient list"
+        )
+    return found
+
+
+def group_save(
+    *,
+    caller: Caller,
+    pk: int | None,
+    data: GroupInput,
+    version: str | None,
+    request: HttpRequest,
+) -> PatientList:
+    refused(data.errors, "patient list")
+    gp = _gp(caller, data.gp_id)
+
+    def write(current: PatientList | None) -> tuple[PatientList, list[str]]:
+        key = data.key if data.key is not None else (current.key if current else new_key())
+        clean = group_map.validate(data, key, gp.key if gp else None)
+        refused(data.errors, "patient list")
+        values = {"key": clean["key"], "name": clean["name"], "gp_id": gp.pk if gp else None}
+        return patient_list_save(clinic_id=caller.clinic.pk, values=values, patient_list=current)
+
+    return save(
+        caller=caller, resource="Group", pk=pk, version=version, request=request, write=write,
+        duplicate=("Group.identifier", "A patient list with this key exists at the clinic."),
+    )  # fmt: skip
+
+
+def healthcare_service_save(
+    *,
+    caller: Caller,
+    pk: int | None,
+    data: HealthcareServiceInput,
+    version: str | None,
+    request: HttpRequest,
+) -> AppointmentType:
+    refused(data.errors, "appointment type")
+
+    def write(current: AppointmentType | None) -> tuple[AppointmentType, list[str]]:
+        key = data.key if data.key is not None else (current.key if current else new_key())
+        clean = service_map.validate(data, key)
+        refused(data.errors, "appointment type")
+        return appointment_type_save(
+            clinic_id=caller.clinic.pk, values=clean, appointment_type=current
+        )
+
+    return save(
+        caller=caller, resource="HealthcareService", pk=pk, version=version, request=request,
+        write=write,
+        duplicate=("HealthcareService.identifier",
+                   "An appointment type with this key exists at the clinic."),
+    )  # fmt: skip
+
+
+def medication_statement_save(
+    *,
+    caller: Caller,
+    pk: int | None,
+    data: MedicationInput,
+    version: str | None,
+    request: HttpRequest,
+) -> Medication:
+    refused(data.errors, "medication")
+    patient_id = data.patient_id or 0
+    if not selectors.patients(caller.clinic.pk).filter(pk=patient_id).exists():
+        raise _unprocessable(
+            [("MedicationStatement.subject", f"Patient/{patient_id} is not known.")], "medication"
+        )
+
+    def write(current: Medication | None) -> tuple[Medication, list[str]]:
+        if current is not None and current.patient_id != patient_id:
+            raise _unprocessable(
+                [("MedicationStatement.subject", "A medication stays the patient's.")],
+                "medication",
+            )
+        key = data.key if data.key is not None else (current.key if current else new_key())
+        clean = medication_map.validate(data, key)
+        refused(data.errors, "medication")
+        return medication_save(
+            patient_id=patient_id, values={**clean, "current": data.current}, medication=current
+        )
+
+    return save(
+        caller=caller, resource="MedicationStatement", pk=pk, version=version, request=request,
+        write=write,
+        duplicate=("MedicationStatement.identifier",
+                   "This patient has a medication with this key."),
+    )  # fmt: skip
+
+
+def _link_patients(caller: Caller, data: RelatedPersonInput) -> tuple[Patient, Patient]:
+    patients = selectors.patients(caller.clinic.pk)
+    child = patients.filter(pk=data.child_id or 0).first()
+    if data.parent_id is not None:
+        parent = patients.filter(pk=data.parent_id).first()
+    else:
+        parent = patients.filter(national_id=data.parent_number).first()
+    errors = []
+    if parent is None:
+        # The number is not repeated, as the import does not repeat it.
+        errors.append(("RelatedPerson.identifier", "The parent is not a patient of the clinic."))
+    if child is None:
+        errors.append(("RelatedPerson.patient", f"Patient/{data.child_id} is not known."))
+    refused(errors, "parent-child link")
+    assert parent is not None and child is not None  # noqa: S101 - as above
+    return parent, child
+
+
+def related_person_save(
+    *,
+    caller: Caller,
+    pk: int | None,
+    data: RelatedPersonInput,
+    version: str | None,
+    request: HttpRequest,
+) -> ParentChild:
+    refused(data.errors, "parent-child link")
+    parent, child = _link_patients(caller, data)
+    clean = related_map.validate(data, parent, child)
+    refused(data.errors, "parent-child link")
+    values = {
+        "same_address": clean["same_address"],
+        "parental_responsibility": clean["parental_responsibility"],
+    }
+
+    def write(current: ParentChild | None) -> tuple[ParentChild, list[str]]:
+        if current is not None and (current.parent_id, current.child_id) != (parent.pk, child.pk):
+            raise _unprocessable(
+                [("RelatedPerson.patient", "A link stays between its parent and child.")],
+                "parent-child link",
+            )
+        return parent_child_save(
+            parent_id=parent.pk, child_id=child.pk, values=values, link=current
+        )
+
+    return save(
+        caller=caller, resource="RelatedPerson", pk=pk, version=version, request=request,
+        write=write,
+        duplicate=("RelatedPerson", "This parent and child are linked already."),
+    )  # fmt: skip
+
+
+def related_person_delete(
+    *, caller: Caller, pk: int, version: str | None, request: HttpRequest
+) -> None:
+    with transaction.atomic():
+        current = (
+            selectors.related_persons(caller.clinic.pk)
+            .select_for_update(of=("self",))
+            .filter(pk=pk)
+            .first()
+        )
+        if current is None:
+            raise FhirError(404, "not-found", f"RelatedPerson/{pk} is not known.")
+        _check_version(version, current.last_changed, "RelatedPerson")  # type: ignore[attr-defined]
+        parent_child_remove(link_id=pk)
+        audit.record(
+            "fhir.delete",
+            request=request,
+            clinic=caller.clinic,
+            details={"type": "RelatedPerson", "id": pk},
+            api_client=caller.client_id,
+        )

@@ -41,8 +41,13 @@ from .http import (
     version_of,
 )
 from .mapping import appointment as appointment_map
+from .mapping import group as group_map
+from .mapping import healthcare_service as service_map
+from .mapping import medication as medication_map
+from .mapping import organization as organization_map
 from .mapping import patient as patient_map
 from .mapping import practitioner as practitioner_map
+from .mapping import related_person as related_map
 from .mapping import schedule as schedule_map
 from .mapping import slot as slot_map
 from .mapping.refs import as_id, parse_ref
@@ -53,6 +58,11 @@ from .validation import check
 
 #: Each resource type: its clinic's rows and its mapping.
 READERS: dict[str, tuple[Callable[[int], QuerySet], Callable[[Any], dict[str, Any]]]] = {
+    "Organization": (selectors.organizations, organization_map.to_fhir),
+    "Group": (selectors.patient_lists, group_map.to_fhir),
+    "HealthcareService": (selectors.healthcare_services, service_map.to_fhir),
+    "MedicationStatement": (selectors.medication_statements, medication_map.to_fhir),
+    "RelatedPerson": (selectors.related_persons, related_map.to_fhir),
     "Patient": (selectors.patients, patient_map.to_fhir),
     "Practitioner": (selectors.practitioners, practitioner_map.to_fhir),
     "PractitionerRole": (selectors.practitioners, practitioner_map.role_to_fhir),
@@ -193,6 +203,8 @@ def instance_view(request: HttpRequest, resource: str, pk: str) -> HttpResponse:
         return UPDATERS[resource](request, pk)
     if request.method == "DELETE" and resource == "Slot":
         return _slot_delete(request, pk)
+    if request.method == "DELETE" and resource == "RelatedPerson":
+        return _related_person_delete(request, pk)
     if request.method in ("PUT", "PATCH") and resource == "Appointment":
         return _appointment_status(request, pk)
     raise _method_not_allowed(request)
@@ -326,18 +338,78 @@ def _slot_delete(request: HttpRequest, pk: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+# The clinic itself, its lists, appointment types, medications and parent-child links
+
+
+def _organization_update(request: HttpRequest, pk: str) -> HttpResponse:
+    caller, version, data = _update_of(request, "Organization", pk)
+    services.organization_update(
+        caller=caller,
+        data=organization_map.from_fhir(data, caller.clinic),
+        version=version,
+        request=request,
+    )
+    return _resource_response(organization_map.to_fhir(_one(caller, "Organization", pk)))
+
+
+#: Each written through fhirapi.services.save: the resource read, then saved.
+SAVERS: dict[str, tuple[Callable[[dict[str, Any]], Any], Callable[..., Any]]] = {
+    "Group": (group_map.from_fhir, services.group_save),
+    "HealthcareService": (service_map.from_fhir, services.healthcare_service_save),
+    "MedicationStatement": (medication_map.from_fhir, services.medication_statement_save),
+    "RelatedPerson": (related_map.from_fhir, services.related_person_save),
+}
+
+
+def _saved_create(resource: str) -> Callable[[HttpRequest], HttpResponse]:
+    read, save = SAVERS[resource]
+
+    def create(request: HttpRequest) -> HttpResponse:
+        caller = _caller(request, resource, "write")
+        data = check(resource, read_json(request))
+        obj = save(caller=caller, pk=None, data=read(data), version=None, request=request)
+        made = READERS[resource][1](_one(caller, resource, str(obj.pk)))
+        return _resource_response(made, 201, Location=f"{base_url(request)}{resource}/{obj.pk}")
+
+    return create
+
+
+def _saved_update(resource: str) -> Callable[[HttpRequest, str], HttpResponse]:
+    read, save = SAVERS[resource]
+
+    def update(request: HttpRequest, pk: str) -> HttpResponse:
+        caller, version, data = _update_of(request, resource, pk)
+        save(caller=caller, pk=int(pk), data=read(data), version=version, request=request)
+        return _resource_response(READERS[resource][1](_one(caller, resource, pk)))
+
+    return update
+
+
+def _related_person_delete(request: HttpRequest, pk: str) -> HttpResponse:
+    """The register no longer links them; If-Match is taken, not needed."""
+    caller = _caller(request, "RelatedPerson", "write")
+    _one(caller, "RelatedPerson", pk)
+    services.related_person_delete(
+        caller=caller, pk=int(pk), version=if_match_version(request), request=request
+    )
+    return HttpResponse(status=204)
+
+
 #: ``POST [type]`` and ``PUT [type]/[id]`` by resource type.
 CREATORS: dict[str, Callable[[HttpRequest], HttpResponse]] = {
     "Patient": _patient_create,
     "Practitioner": _practitioner_create,
     "Slot": _slot_create,
+    **{resource: _saved_create(resource) for resource in SAVERS},
 }
 UPDATERS: dict[str, Callable[[HttpRequest, str], HttpResponse]] = {
+    "Organization": _organization_update,
     "Patient": _patient_update,
     "Practitioner": _practitioner_update,
     "PractitionerRole": _role_update,
     "Schedule": _schedule_update,
     "Slot": _slot_update,
+    **{resource: _saved_update(resource) for resource in SAVERS},
 }
 
 

@@ -17,8 +17,27 @@ from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Practitioner
 
-from ..models import Absence, BookingSettings, ScheduleRule, ScheduleTemplate
+from ..models import Absence, AppointmentType, BookingSettings, ScheduleRule, ScheduleTemplate
 from .slots import absence_changed, slots_regenerate_later
+
+# Appointment types
+
+
+def appointment_type_save(
+    *, clinic_id: int, values: dict, appointment_type: AppointmentType | None = None
+) -> tuple[AppointmentType, list[str]]:
+    """An appointment type made or changed (``key``, ``name``, ``minutes``, ``colour``,
+    ``online``, as :func:`booking.exchange.validate_appointment_type` cleaned them); the
+    fields changed. Slots and rules keep pointing at the type, so nothing follows."""
+    if appointment_type is None:
+        return AppointmentType.objects.create(clinic_id=clinic_id, **values), list(values)
+    changed = [k for k, v in values.items() if getattr(appointment_type, k) != v]
+    for k in changed:
+        setattr(appointment_type, k, values[k])
+    if changed:
+        appointment_type.save(update_fields=[*changed, "updated"])
+    return appointment_type, changed
+
 
 # Schedule templates
 

@@ -9,7 +9,10 @@ from booking.models import Appointment, Slot
 
 from ..http import instant, meta
 from ..selectors import FreeSlot
+from .identifiers import profile
 from .refs import ref
+
+PROFILE = profile("Appointment")
 
 
 def to_fhir(appointment: Appointment) -> dict[str, Any]:
@@ -17,7 +20,7 @@ def to_fhir(appointment: Appointment) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": str(appointment.pk),
-        "meta": meta(appointment.last_changed),  # type: ignore[attr-defined]
+        "meta": meta(appointment.last_changed, PROFILE),  # type: ignore[attr-defined]
         "status": appointment.status,
         "start": instant(appointment.start),
         "end": instant(appointment.end),
@@ -40,6 +43,7 @@ def proposed(slot: Slot | FreeSlot) -> dict[str, Any]:
     """An appointment ``$find`` offers: the free slot, the practitioner, no patient yet."""
     return {
         "resourceType": "Appointment",
+        "meta": {"profile": [PROFILE]},
         "status": "proposed",
         "start": instant(slot.start),
         "end": instant(slot.end),

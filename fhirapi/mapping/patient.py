@@ -23,13 +23,9 @@ def to_fhir(patient: Patient) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(patient.pk),
-        "meta": meta(patient.updated),
+        "meta": meta(patient.updated, identifiers.profile("Patient")),
         "identifier": [
-            {
-                "use": "official",
-                "system": identifiers.national_id_system(patient.id_kind),
-                "value": patient.national_id,
-            }
+            identifiers.national_identifier(patient.id_kind, patient.national_id, patient.clinic_id)
         ],
         "active": patient.journal_active,
         "name": [{"use": "official", "text": patient.name}],
@@ -92,14 +88,15 @@ def _identifier(items: list[dict[str, Any]], found: PatientInput) -> None:
     known = [
         (i, item)
         for i, item in enumerate(items)
-        if item.get("system") in identifiers.KIND_OF_SYSTEM
+        if item.get("system") in identifiers.KINDS_OF_SYSTEM
     ]
     if len(known) != 1:
         found.errors.append(
             (
                 "Patient.identifier",
-                "Give exactly one fødselsnummer or D-number "
-                f"({identifiers.FNR} or {identifiers.DNR}).",
+                "Give exactly one identity number: fødselsnummer "
+                f"({identifiers.FNR}), D-number ({identifiers.DNR}), FH-number "
+                f"({identifiers.FHNR}) or H-number (system {identifiers.HNR}).",
             )
         )
         return
@@ -110,8 +107,8 @@ def _identifier(items: list[dict[str, Any]], found: PatientInput) -> None:
     except ValidationError as error:
         found.errors.append((place, error.messages[0]))
         return
-    expected = identifiers.KIND_OF_SYSTEM[item["system"]]
-    if number.kind != expected:
+    expected = identifiers.KINDS_OF_SYSTEM[item["system"]]
+    if number.kind not in expected:
         what = "a D-number" if number.kind == IdKind.DNR else f"of kind {number.kind.label}"
         found.errors.append((place, f"The number is {what}, not of the system {item['system']}."))
         return

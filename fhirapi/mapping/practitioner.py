@@ -29,7 +29,7 @@ def to_fhir(practitioner: Practitioner) -> dict[str, Any]:
     return {
         "resourceType": "Practitioner",
         "id": str(practitioner.pk),
-        "meta": meta(practitioner.updated),
+        "meta": meta(practitioner.updated, identifiers.profile("Practitioner")),
         "identifier": _identifiers(practitioner),
         "active": True,
         "name": [{"text": practitioner.name}],
@@ -40,11 +40,11 @@ def role_to_fhir(practitioner: Practitioner) -> dict[str, Any]:
     return {
         "resourceType": "PractitionerRole",
         "id": str(practitioner.pk),
-        "meta": meta(practitioner.updated),
+        "meta": meta(practitioner.updated, identifiers.profile("PractitionerRole")),
         "identifier": _identifiers(practitioner),
         "active": practitioner.eportal_enabled,
         "practitioner": ref("Practitioner", practitioner.pk, practitioner.name),
-        "organization": {"display": practitioner.clinic.name},
+        "organization": ref("Organization", practitioner.clinic_id, practitioner.clinic.name),
         "code": [
             {
                 "coding": [

@@ -68,7 +68,8 @@ def test_junk_in_every_read_and_search_parameter(world):
     body=JSON,
     resource_type=st.sampled_from(
         ["Patient", "Practitioner", "PractitionerRole", "Schedule", "Slot", "Appointment",
-         "Parameters", None]
+         "Parameters", "Organization", "Group", "HealthcareService", "MedicationStatement",
+         "RelatedPerson", None]
     ),
 )  # fmt: skip
 def test_made_up_bodies_for_every_write_and_operation(world, body, resource_type):
@@ -88,6 +89,12 @@ def test_made_up_bodies_for_every_write_and_operation(world, body, resource_type
         ("PATCH", f"Appointment/{world.slot.pk}"),
         ("POST", "Appointment/$book"),
         ("POST", "Appointment/$find"),
+        ("PUT", f"Organization/{world.clinic.pk}"),
+        ("POST", "Group"),
+        ("POST", "HealthcareService"),
+        ("PUT", f"HealthcareService/{world.ep.pk}"),
+        ("POST", "MedicationStatement"),
+        ("POST", "RelatedPerson"),
     ]
     for method, path in targets:
         check(api.call(method, path, body, **{"If-Match": 'W/"1"'}))

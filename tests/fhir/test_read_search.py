@@ -28,14 +28,19 @@ def test_metadata_is_public_and_a_valid_capability_statement(db):
     assert statement["fhirVersion"] == "4.0.1"
     types = [r["type"] for r in statement["rest"][0]["resource"]]
     assert types == [
+        "Organization",
         "Patient",
         "Practitioner",
         "PractitionerRole",
+        "Group",
+        "HealthcareService",
         "Schedule",
         "Slot",
         "Appointment",
+        "MedicationStatement",
+        "RelatedPerson",
     ]
-    appointment = statement["rest"][0]["resource"][-1]
+    appointment = statement["rest"][0]["resource"][types.index("Appointment")]
     assert {o["name"] for o in appointment["operation"]} == {"find", "book"}
 
 

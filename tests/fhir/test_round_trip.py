@@ -183,3 +183,234 @@ def test_a_clinic_over_the_api_exports_as_the_file_import(db):
         assert put.status_code == 200, put.content
 
     assert export_clinic(clinic) == expected
+
+
+def full_document():
+    """The whole sample: the clinic's own fields, medications, a parent and child, and the
+    two sections the API does not write (the service matrix, powers of attorney)."""
+    data = whole_document()
+    data["clinic"].update(
+        address="Storgata 1, 0155 Oslo",
+        phone="+4722000000",
+        website="https://rt.example.no/",
+        login_methods=["bankid"],
+    )
+    data["patients"][0]["medications"] = [
+        {
+            "key": "m1",
+            "name": "Levaxin",
+            "strength": "50 mikrog",
+            "form": "tablett",
+            "atc": "H03AA01",
+            "group": "C",
+            "last_prescribed": "2026-10-01",
+            "runs_out": "2027-01-31",
+        },
+        {
+            "key": "m2",
+            "name": "Paralgin forte",
+            "strength": None,
+            "form": None,
+            "atc": "N02AJ06",
+            "group": "B",
+            "last_prescribed": None,
+            "runs_out": None,
+        },
+    ]
+    data["patients"].append(
+        {
+            "national_id": factories.national_id(year=2016),
+            "name": "Dina D",
+            "mobile": None,
+            "journal_active": True,
+            "patient_list": "l1",
+        }
+    )
+    parent, child, holder = (data["patients"][i]["national_id"] for i in (0, 3, 1))
+    data["parent_child"] = [
+        {"parent": parent, "child": child, "same_address": True, "parental_responsibility": True}
+    ]
+    data["service_matrix"] = [
+        {"service": "booking", "patient_list": "l1", "practitioners": ["p1", "p2"]}
+    ]
+    data["powers_of_attorney"] = [
+        {
+            "giver": parent,
+            "holder": holder,
+            "valid_from": "2026-01-01",
+            "valid_to": None,
+            "services": ["booking"],
+            "source": "import",
+        }
+    ]
+    return data
+
+
+#: What the API does not write (docs/api.md): the admin's configuration.
+NOT_OVER_THE_API = ("service_matrix", "powers_of_attorney")
+
+
+def test_a_whole_clinic_over_the_api_only_exports_as_the_file_import(db):
+    """Clinic B is made with API calls only, after the one thing an administrator does:
+    registering the record system, which needs the clinic row (its EP identifier). Its
+    export equals clinic A's (the file imported) in every section but the service matrix
+    and powers of attorney, which the API does not write; those are empty in B."""
+    from fhirapi.mapping import group as group_map
+    from fhirapi.mapping import healthcare_service as hs
+    from fhirapi.mapping import medication as med
+    from fhirapi.mapping import organization as org
+    from fhirapi.mapping import related_person as rp
+
+    data = full_document()
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        import_clinic(copy.deepcopy(data))
+        expected = export_clinic(Clinic.objects.get(ep_ident="RT"))
+        transaction.savepoint_rollback(sid)
+    assert not Clinic.objects.exists()
+    assert all(expected[k] for k in ("parent_child", *NOT_OVER_THE_API))
+    assert expected["patients"][0]["medications"]
+
+    clinic = Clinic.objects.create(ep_ident="RT", name="(registered)")  # the admin's part
+    api = Api(token_for(register_client(clinic)))
+
+    def put(path, change):
+        read = api.get(path)
+        body = dict(read.fhir)
+        body.pop("meta")
+        change(body)
+        response = api.put(path, body, **{"If-Match": read["ETag"]})
+        assert response.status_code == 200, response.content
+
+    c = data["clinic"]
+
+    def organization(body):
+        body.update(name=c["name"], address=[{"text": c["address"]}], active=True)
+        body["telecom"] = [
+            {"system": "phone", "value": c["phone"]},
+            {"system": "url", "value": c["website"]},
+        ]
+        body["extension"] = [
+            {
+                "url": org.LOGIN_METHODS,
+                "extension": [
+                    {"url": m, "valueBoolean": m in c["login_methods"]} for m in ("bankid", "sms")
+                ],
+            }
+        ]
+
+    put(f"Organization/{clinic.pk}", organization)
+
+    for row in data["appointment_types"]:
+        made = api.post(
+            "HealthcareService",
+            {
+                "resourceType": "HealthcareService",
+                "name": row["name"],
+                "identifier": [{"system": APPOINTMENT_TYPE_SYSTEM, "value": row["key"]}],
+                "extension": [
+                    {"url": hs.MINUTES, "valueDuration": {"value": row["minutes"], "code": "min"}},
+                    {"url": hs.COLOUR, "valueString": row["colour"]},
+                    {"url": hs.ONLINE, "valueBoolean": row["online"]},
+                ],
+            },
+        )
+        assert made.status_code == 201, made.content
+
+    ids = {}
+    for row in data["practitioners"]:
+        found = [{"system": identifiers.PRACTITIONER_KEY, "value": row["key"]}]
+        if row.get("hpr"):
+            found.insert(0, {"system": identifiers.HPR, "value": row["hpr"]})
+        made = api.post(
+            "Practitioner",
+            {"resourceType": "Practitioner", "identifier": found, "name": [{"text": row["name"]}]},
+        )
+        assert made.status_code == 201, made.content
+        ids[row["key"]] = int(made.fhir["id"])
+
+        def role(body, row=row):
+            body["active"] = row["eportal_enabled"]
+            body["code"] = [{"coding": [{"system": ROLE_SYSTEM, "code": row.get("role", "gp")}]}]
+
+        put(f"PractitionerRole/{made.fhir['id']}", role)
+
+    for row in data["patient_lists"]:
+        made = api.post(
+            "Group",
+            {
+                "resourceType": "Group",
+                "type": "person",
+                "actual": True,
+                "name": row["name"],
+                "identifier": [{"system": group_map.LIST_KEY, "value": row["key"]}],
+                "managingEntity": {"reference": f"Practitioner/{ids[row['gp']]}"},
+            },
+        )
+        assert made.status_code == 201, made.content
+
+    gp_ids = {row["key"]: ids[row["gp"]] for row in data["patient_lists"]}
+    patient_ids = {}
+    for row in data["patients"]:
+        made = api.post("Patient", as_fhir(row, gp_ids))
+        assert made.status_code == 201, made.content
+        patient_ids[row["national_id"]] = made.fhir["id"]
+        for m in row.get("medications", []):
+            extension = [
+                {"url": url, f"value{kind}": m[name]}
+                for url, name, kind in (
+                    (med.STRENGTH, "strength", "String"),
+                    (med.FORM, "form", "String"),
+                    (med.LAST_PRESCRIBED, "last_prescribed", "Date"),
+                    (med.RUNS_OUT, "runs_out", "Date"),
+                )
+                if m[name]
+            ]
+            body = {
+                "resourceType": "MedicationStatement",
+                "status": "active",
+                "identifier": [{"system": med.MEDICATION_KEY, "value": m["key"]}],
+                "subject": {"reference": f"Patient/{made.fhir['id']}"},
+                "medicationCodeableConcept": {
+                    "text": m["name"],
+                    "coding": [{"system": med.ATC, "code": m["atc"]}],
+                },
+                "category": {"coding": [{"system": med.GROUP, "code": m["group"]}]},
+            }
+            if extension:
+                body["extension"] = extension
+            assert api.post("MedicationStatement", body).status_code == 201
+
+    for link in data["parent_child"]:
+        made = api.post(
+            "RelatedPerson",
+            {
+                "resourceType": "RelatedPerson",
+                "patient": {"reference": f"Patient/{patient_ids[link['child']]}"},
+                "relationship": [{"coding": [{"system": rp.ROLE_CODE, "code": "PRN"}]}],
+                "extension": [
+                    {
+                        "url": rp.PARENT_PATIENT,
+                        "valueReference": {"reference": f"Patient/{patient_ids[link['parent']]}"},
+                    },
+                    {"url": rp.SAME_ADDRESS, "valueBoolean": link["same_address"]},
+                    {"url": rp.RESPONSIBILITY, "valueBoolean": link["parental_responsibility"]},
+                ],
+            },
+        )
+        assert made.status_code == 201, made.content
+
+    for key, pk in ids.items():
+        rows = [t for t in data["schedule_templates"] if t["practitioner"] == key]
+        if rows:
+            put(
+                f"Schedule/{pk}",
+                lambda b, rows=rows: b.update(extension=[_template_extension(t) for t in rows]),
+            )
+
+    clinic.refresh_from_db()
+    got = export_clinic(clinic)
+    assert {k: v for k, v in got.items() if k not in NOT_OVER_THE_API} == {
+        k: v for k, v in expected.items() if k not in NOT_OVER_THE_API
+    }
+    assert all(got[k] == [] for k in NOT_OVER_THE_API)
