@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('booking', '0014_fhir_last_updated'),
+        ('booking', '0015_fhir_last_updated_more'),
         ('clinics', '0012_fhir_last_updated'),
     ]
 
