@@ -23,7 +23,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.db.models.functions import Now
-from django.utils import timezone
 
 from .models import (
     Clinic,
@@ -41,7 +40,12 @@ from .national_id import age_of, birth_date, compact
 from .national_id import parse as parse_national_id
 from .phones import normalise_mobile
 from .selectors import ATTORNEY_GIVER_MIN_AGE, ATTORNEY_HOLDER_MIN_AGE
-from .services import save_changed
+from .services import (
+    attorney_values,
+    power_of_attorney_save,
+    powers_of_attorney_close,
+    save_changed,
+)
 
 FORMAT = "eportal-clinic/1"
 LOGIN_METHODS = ("bankid", "sms")
@@ -508,51 +512,63 @@ def _powers_of_attorney(
     """``powers_of_attorney[]``; None when the file has no such section."""
     if data.get("powers_of_attorney") is None:
         return None
-    found, seen = [], set()
+    found: list[dict] = []
+    seen: set[tuple[str, str]] = set()
     for at, row in _rows(_list(data, "powers_of_attorney", ctx), "powers_of_attorney", ctx):
-        _known_fields(row, ATTORNEY_FIELDS, at, ctx)
-        giver = _person(row, "giver", at, by_id, ctx)
-        holder = _person(row, "holder", at, by_id, ctx)
-        valid_from = _date(row.get("valid_from"), f"{at}.valid_from", ctx)
-        if valid_from is None and row.get("valid_from") is None:
-            ctx.error(f"{at}.valid_from", "is required")
-        valid_to = _date(row.get("valid_to"), f"{at}.valid_to", ctx)
-        if valid_from and valid_to and valid_to < valid_from:
-            ctx.error(f"{at}.valid_to", "is before valid_from")
-        services = _attorney_services(row.get("services"), f"{at}.services", ctx)
-        source = row.get("source", PowerOfAttorney.Source.IMPORT)
-        if source not in PowerOfAttorney.Source.values:
-            ctx.error(f"{at}.source", 'must be "import" or "portal"')
-        if giver is None or holder is None:
-            continue
-        pair = (giver["national_id"], holder["national_id"])
-        if pair[0] == pair[1]:
-            ctx.error(f"{at}.holder", "is the giver themselves")
-            continue
-        if pair in seen:
-            ctx.error(at, "the same giver and holder appear twice")
-        seen.add(pair)
-        if valid_from is not None:
-            for name, national_id, years in (
-                ("giver", pair[0], ATTORNEY_GIVER_MIN_AGE),
-                ("holder", pair[1], ATTORNEY_HOLDER_MIN_AGE),
-            ):
-                old_enough = _age_at_least(national_id, valid_from, years)
-                if old_enough is None:
-                    ctx.error(f"{at}.{name}", "has no date of birth in the identity number")
-                elif not old_enough:
-                    ctx.error(f"{at}.{name}", f"is younger than {years} on valid_from")
-        found.append(
-            {
-                "giver": pair[0],
-                "holder": pair[1],
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "services": services,
-                "source": source,
-            }
-        )
+        attorney = validate_power_of_attorney(row, at, by_id, seen, ctx)
+        if attorney is not None:
+            found.append(attorney)
     return found
+
+
+def validate_power_of_attorney(
+    row: dict, at: str, by_id: dict[str, dict], seen: set[tuple[str, str]], ctx: ImportContext
+) -> dict | None:
+    """One ``powers_of_attorney`` row (also the FHIR API's Consent): giver and holder are
+    patients of ``by_id`` (national_id → ``{"national_id", "confidential_address"}``),
+    neither with a confidential address, not the same person, the giver 16 or older and the
+    holder 18 or older on ``valid_from``; the dates, the services, the source. ``seen`` the
+    pairs so far."""
+    _known_fields(row, ATTORNEY_FIELDS, at, ctx)
+    giver = _person(row, "giver", at, by_id, ctx)
+    holder = _person(row, "holder", at, by_id, ctx)
+    valid_from = _date(row.get("valid_from"), f"{at}.valid_from", ctx)
+    if valid_from is None and row.get("valid_from") is None:
+        ctx.error(f"{at}.valid_from", "is required")
+    valid_to = _date(row.get("valid_to"), f"{at}.valid_to", ctx)
+    if valid_from and valid_to and valid_to < valid_from:
+        ctx.error(f"{at}.valid_to", "is before valid_from")
+    services = _attorney_services(row.get("services"), f"{at}.services", ctx)
+    source = row.get("source", PowerOfAttorney.Source.IMPORT)
+    if source not in PowerOfAttorney.Source.values:
+        ctx.error(f"{at}.source", 'must be "import" or "portal"')
+    if giver is None or holder is None:
+        return None
+    pair = (giver["national_id"], holder["national_id"])
+    if pair[0] == pair[1]:
+        ctx.error(f"{at}.holder", "is the giver themselves")
+        return None
+    if pair in seen:
+        ctx.error(at, "the same giver and holder appear twice")
+    seen.add(pair)
+    if valid_from is not None:
+        for name, national_id, years in (
+            ("giver", pair[0], ATTORNEY_GIVER_MIN_AGE),
+            ("holder", pair[1], ATTORNEY_HOLDER_MIN_AGE),
+        ):
+            old_enough = _age_at_least(national_id, valid_from, years)
+            if old_enough is None:
+                ctx.error(f"{at}.{name}", "has no date of birth in the identity number")
+            elif not old_enough:
+                ctx.error(f"{at}.{name}", f"is younger than {years} on valid_from")
+    return {
+        "giver": pair[0],
+        "holder": pair[1],
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+        "services": services,
+        "source": source,
+    }
 
 
 def _attorney_services(value: Any, place: str, ctx: ImportContext) -> list[str]:
@@ -616,17 +632,13 @@ def _sync_powers_of_attorney(clinic: Clinic, rows: list[dict] | None, ctx: Impor
     for row in rows:
         giver, holder = by_id[row["giver"]], by_id[row["holder"]]
         seen.add((giver.pk, holder.pk))
-        values: dict[str, Any] = {
-            "valid_from": row["valid_from"],
-            "valid_to": row["valid_to"],
-            "source": row["source"],
-            **{f"covers_{s}": s in row["services"] for s in PowerOfAttorney.Service.values},
-        }
         attorney = existing.get((giver.pk, holder.pk))
+        _, changed = power_of_attorney_save(
+            giver_id=giver.pk, holder_id=holder.pk, values=attorney_values(row), attorney=attorney
+        )
         if attorney is None:
-            PowerOfAttorney.objects.create(giver=giver, holder=holder, **values)
             ctx.count("powers of attorney created")
-        elif _sync(attorney, values):
+        elif changed:
             ctx.count("powers of attorney updated")
     gone = [
         a.pk
@@ -634,7 +646,7 @@ def _sync_powers_of_attorney(clinic: Clinic, rows: list[dict] | None, ctx: Impor
         if pair not in seen and a.source == PowerOfAttorney.Source.IMPORT
     ]
     if gone:
-        PowerOfAttorney.objects.filter(pk__in=gone).update(ended_at=timezone.now())
+        powers_of_attorney_close(attorney_ids=gone)
         ctx.count("powers of attorney ended", len(gone))
 
 

@@ -399,6 +399,8 @@ class PowerOfAttorney(models.Model):
     covers_renewal = models.BooleanField(_("prescription renewal"), default=False)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices)
     created = models.DateTimeField(_("created"), auto_now_add=True)
+    #: The last change (the FHIR API's Consent: meta.lastUpdated, ETag, ``_lastUpdated``).
+    updated = models.DateTimeField(_("updated"), auto_now=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     ended_by = models.ForeignKey(
         Patient,

@@ -94,6 +94,42 @@ def parent_child_remove(*, link_id: int) -> None:
     ParentChild.objects.filter(pk=link_id).delete()
 
 
+def attorney_values(row: dict[str, Any]) -> dict[str, Any]:
+    """A power of attorney's fields from a row as
+    :func:`clinics.exchange.validate_power_of_attorney` cleaned it."""
+    return {
+        "valid_from": row["valid_from"],
+        "valid_to": row["valid_to"],
+        "source": row["source"],
+        **{f"covers_{s}": s in row["services"] for s in PowerOfAttorney.Service.values},
+    }
+
+
+def power_of_attorney_save(
+    *,
+    giver_id: int,
+    holder_id: int,
+    values: dict[str, Any],
+    attorney: PowerOfAttorney | None = None,
+) -> tuple[PowerOfAttorney, list[str]]:
+    """A power of attorney from the journal made or changed (the import, the FHIR API):
+    ``values`` of :func:`attorney_values`, checked by
+    :func:`clinics.exchange.validate_power_of_attorney`. At most one open per pair (the
+    database's constraint: an IntegrityError)."""
+    if attorney is None:
+        made = PowerOfAttorney.objects.create(giver_id=giver_id, holder_id=holder_id, **values)
+        return made, list(values)
+    return attorney, save_changed(attorney, values)
+
+
+def powers_of_attorney_close(*, attorney_ids: Iterable[int]) -> int:
+    """The journal ended them (a later import without them, the FHIR API): ended now, by
+    nobody in the portal; kept, never deleted. Those already ended stay as they were."""
+    return PowerOfAttorney.objects.filter(pk__in=list(attorney_ids), ended_at__isnull=True).update(
+        ended_at=timezone.now(), updated=timezone.now()
+    )
+
+
 #: How many days before the 12th birthday the parents hear that it ends.
 CHILD_NOTICE_DAYS = 30
 
@@ -243,7 +279,7 @@ def power_of_attorney_end(
             return None
         attorney.ended_at = timezone.now()
         attorney.ended_by = patient
-        attorney.save(update_fields=["ended_at", "ended_by"])
+        attorney.save(update_fields=["ended_at", "ended_by", "updated"])
         audit.record(
             "attorney.ended",
             request=request,
