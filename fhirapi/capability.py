@@ -23,6 +23,7 @@ INTERACTIONS = {
     "HealthcareService": ("read", "search-type", "create", "update"),
     "MedicationStatement": ("read", "search-type", "create", "update"),
     "RelatedPerson": ("read", "search-type", "create", "update", "delete"),
+    "Consent": ("read", "search-type", "create", "update", "delete"),
     "Patient": ("read", "search-type", "create", "update"),
     "Practitioner": ("read", "search-type", "create", "update"),
     "PractitionerRole": ("read", "search-type", "update"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 #: The resource types served, in the CapabilityStatement's order.
 RESOURCES = (
     "Organization", "Patient", "Practitioner", "PractitionerRole", "Group", "HealthcareService",
-    "Schedule", "Slot", "Appointment", "MedicationStatement", "RelatedPerson",
+    "Schedule", "Slot", "Appointment", "MedicationStatement", "RelatedPerson", "Consent",
 )  # fmt: skip
 #: Resource types an EPJ may write (create, update, status change).
 WRITABLE = RESOURCES

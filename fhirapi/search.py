@@ -175,6 +175,16 @@ def _medication_status(qs: QuerySet, param: str, raw: str) -> QuerySet:
     return qs.filter(current__in=[v == "active" for v in wanted if v in ("active", "stopped")])
 
 
+def _consent_status(qs: QuerySet, param: str, raw: str) -> QuerySet:
+    wanted = set(raw.split(","))
+    q = Q(pk__in=[])
+    if "active" in wanted:
+        q |= Q(ended_at__isnull=True)
+    if "inactive" in wanted:
+        q |= Q(ended_at__isnull=False)
+    return qs.filter(q)
+
+
 PARAMETERS: dict[str, dict[str, Filter]] = {
     "Organization": {
         "identifier": _key_identifier("urn:eportal:ep-ident", "ep_ident__iexact"),
@@ -198,6 +208,11 @@ PARAMETERS: dict[str, dict[str, Filter]] = {
     "RelatedPerson": {
         "identifier": _related_identifier,
         "patient": lambda qs, p, raw: qs.filter(child_id=reference_id(p, raw, "Patient")),
+    },
+    "Consent": {
+        "patient": lambda qs, p, raw: qs.filter(giver_id=reference_id(p, raw, "Patient")),
+        "actor": lambda qs, p, raw: qs.filter(holder_id=reference_id(p, raw, "Patient")),
+        "status": _consent_status,
     },
     "Patient": {
         "identifier": _patient_identifier,

@@ -27,7 +27,15 @@ from django.db.models.functions import Coalesce, Greatest
 
 from booking.models import Appointment, AppointmentType, ScheduleRule, ScheduleTemplate, Slot
 from booking.selectors import free_slots, overlapping_booked
-from clinics.models import Clinic, Medication, ParentChild, Patient, PatientList, Practitioner
+from clinics.models import (
+    Clinic,
+    Medication,
+    ParentChild,
+    Patient,
+    PatientList,
+    PowerOfAttorney,
+    Practitioner,
+)
 
 
 def _appointment_changed(prefix: str = "") -> Greatest:
@@ -200,6 +208,13 @@ def related_persons(clinic_id: int) -> QuerySet[ParentChild]:
     )
 
 
+def consents(clinic_id: int) -> QuerySet[PowerOfAttorney]:
+    """The clinic's powers of attorney, ended ones too (history, ``status`` inactive)."""
+    return PowerOfAttorney.objects.filter(giver__clinic_id=clinic_id).annotate(
+        last_changed=F("updated"), clinic_pk=F("giver__clinic_id")
+    )
+
+
 #: The rows of the resource types written through :func:`fhirapi.services.save`.
 ROWS = {
     "Organization": organizations,
@@ -207,4 +222,5 @@ ROWS = {
     "HealthcareService": healthcare_services,
     "MedicationStatement": medication_statements,
     "RelatedPerson": related_persons,
+    "Consent": consents,
 }

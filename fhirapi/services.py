@@ -27,24 +27,30 @@ from clinics.models import (
     ParentChild,
     Patient,
     PatientList,
+    PowerOfAttorney,
     Practitioner,
     new_key,
 )
 from clinics.services import (
+    attorney_values,
     clinic_update,
     medication_save,
     parent_child_remove,
     parent_child_save,
     patient_list_save,
+    power_of_attorney_save,
+    powers_of_attorney_close,
 )
 
 from . import selectors
 from .auth import Caller
 from .http import FhirError, issue, version_of
+from .mapping import consent as consent_map
 from .mapping import group as group_map
 from .mapping import healthcare_service as service_map
 from .mapping import medication as medication_map
 from .mapping import related_person as related_map
+from .mapping.consent import ConsentInput
 from .mapping.group import GroupInput
 from .mapping.healthcare_service import HealthcareServiceInput
 from .mapping.medication import MedicationInput
@@ -94,6 +100,7 @@ def patient_create(*, caller: Caller, data: PatientInput, request: HttpRequest) 
                 mobile=data.mobile,
                 journal_active=data.journal_active,
                 patient_list=_list_of_gp(clinic, data),
+                confidential_address=data.confidential_address,
             )
             audit.record(
                 "fhir.create",
@@ -147,6 +154,7 @@ def patient_update(
                 "mobile": data.mobile,
                 "journal_active": data.journal_active,
                 "patient_list": _list_of_gp(clinic, data),
+                "confidential_address": data.confidential_address,
             }
             changed = [name for name, value in values.items() if getattr(patient, name) != value]
             for name in changed:
@@ -708,5 +716,102 @@ def related_person_delete(
             request=request,
             clinic=caller.clinic,
             details={"type": "RelatedPerson", "id": pk},
+            api_client=caller.client_id,
+        )
+
+
+# Powers of attorney (Consent): checked by the import's check of a powers_of_attorney row,
+# written by clinics.services as the import writes them; ended, never deleted.
+
+
+def _attorney_patients(caller: Caller, data: ConsentInput) -> tuple[Patient, Patient]:
+    patients = {
+        p.pk: p
+        for p in selectors.patients(caller.clinic.pk).filter(
+            pk__in=[data.giver_id or 0, data.holder_id or 0]
+        )
+    }
+    giver, holder = patients.get(data.giver_id or 0), patients.get(data.holder_id or 0)
+    errors = []
+    if giver is None:
+        errors.append(("Consent.patient", f"Patient/{data.giver_id} is not known."))
+    if holder is None:
+        errors.append(
+            ("Consent.provision.actor[0].reference", f"Patient/{data.holder_id} is not known.")
+        )
+    refused(errors, "power of attorney")
+    assert giver is not None and holder is not None  # noqa: S101 - as above
+    return giver, holder
+
+
+def consent_save(
+    *,
+    caller: Caller,
+    pk: int | None,
+    data: ConsentInput,
+    version: str | None,
+    request: HttpRequest,
+) -> PowerOfAttorney:
+    """Give (``pk`` None) or change a power of attorney; ``status`` inactive ends it. The
+    giver and the holder stay; an ended one is history and is not changed again."""
+    refused(data.errors, "power of attorney")
+    if pk is None and not data.active:
+        raise _unprocessable(
+            [("Consent.status", "A new power of attorney is active.")], "power of attorney"
+        )
+    giver, holder = _attorney_patients(caller, data)
+    clean = consent_map.validate(data, giver, holder)
+    refused(data.errors, "power of attorney")
+    values = attorney_values(clean)
+
+    def write(current: PowerOfAttorney | None) -> tuple[PowerOfAttorney, list[str]]:
+        if current is not None and (current.giver_id, current.holder_id) != (giver.pk, holder.pk):
+            raise _unprocessable(
+                [("Consent.patient", "A power of attorney stays between its giver and holder.")],
+                "power of attorney",
+            )
+        if current is not None and current.ended_at is not None:
+            if not data.active:
+                return current, []
+            raise FhirError(
+                409,
+                "conflict",
+                "This power of attorney has ended and is kept as history; give a new one.",
+                "Consent.status",
+            )
+        attorney, changed = power_of_attorney_save(
+            giver_id=giver.pk, holder_id=holder.pk, values=values, attorney=current
+        )
+        if not data.active:
+            powers_of_attorney_close(attorney_ids=[attorney.pk])
+            changed.append("ended_at")
+        return attorney, changed
+
+    return save(
+        caller=caller, resource="Consent", pk=pk, version=version, request=request, write=write,
+        duplicate=("Consent.provision.actor[0].reference",
+                   "The giver has an open power of attorney for this holder; change that one."),
+    )  # fmt: skip
+
+
+def consent_end(*, caller: Caller, pk: int, version: str | None, request: HttpRequest) -> None:
+    """DELETE: the record system ends it (as an import without it does); kept, never deleted."""
+    with transaction.atomic():
+        current = (
+            selectors.consents(caller.clinic.pk)
+            .select_for_update(of=("self",))
+            .filter(pk=pk)
+            .first()
+        )
+        if current is None:
+            raise FhirError(404, "not-found", f"Consent/{pk} is not known.")
+        _check_version(version, current.last_changed, "Consent")  # type: ignore[attr-defined]
+        ended = powers_of_attorney_close(attorney_ids=[pk])
+        audit.record(
+            "fhir.update",
+            request=request,
+            clinic=caller.clinic,
+            obj=current,
+            details={"type": "Consent", "fields": ["ended_at"] if ended else []},
             api_client=caller.client_id,
         )

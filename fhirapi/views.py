@@ -41,6 +41,7 @@ from .http import (
     version_of,
 )
 from .mapping import appointment as appointment_map
+from .mapping import consent as consent_map
 from .mapping import group as group_map
 from .mapping import healthcare_service as service_map
 from .mapping import medication as medication_map
@@ -69,6 +70,7 @@ READERS: dict[str, tuple[Callable[[int], QuerySet], Callable[[Any], dict[str, An
     "Schedule": (selectors.schedules, schedule_map.to_fhir),
     "Slot": (selectors.slots, slot_map.to_fhir),
     "Appointment": (selectors.appointments, appointment_map.to_fhir),
+    "Consent": (selectors.consents, consent_map.to_fhir),
 }
 #: The longest window one $find may ask for.
 MAX_FIND = datetime.timedelta(days=31)
@@ -205,6 +207,8 @@ def instance_view(request: HttpRequest, resource: str, pk: str) -> HttpResponse:
         return _slot_delete(request, pk)
     if request.method == "DELETE" and resource == "RelatedPerson":
         return _related_person_delete(request, pk)
+    if request.method == "DELETE" and resource == "Consent":
+        return _consent_end(request, pk)
     if request.method in ("PUT", "PATCH") and resource == "Appointment":
         return _appointment_status(request, pk)
     raise _method_not_allowed(request)
@@ -358,6 +362,7 @@ SAVERS: dict[str, tuple[Callable[[dict[str, Any]], Any], Callable[..., Any]]] = 
     "HealthcareService": (service_map.from_fhir, services.healthcare_service_save),
     "MedicationStatement": (medication_map.from_fhir, services.medication_statement_save),
     "RelatedPerson": (related_map.from_fhir, services.related_person_save),
+    "Consent": (consent_map.from_fhir, services.consent_save),
 }
 
 
@@ -393,6 +398,17 @@ def _related_person_delete(request: HttpRequest, pk: str) -> HttpResponse:
         caller=caller, pk=int(pk), version=if_match_version(request), request=request
     )
     return HttpResponse(status=204)
+
+
+def _consent_end(request: HttpRequest, pk: str) -> HttpResponse:
+    """Ends the power of attorney, as an import without it does: kept (``status``
+    inactive), never deleted, so the answer is the Consent as it now is."""
+    caller = _caller(request, "Consent", "write")
+    _one(caller, "Consent", pk)
+    services.consent_end(
+        caller=caller, pk=int(pk), version=if_match_version(request), request=request
+    )
+    return _resource_response(consent_map.to_fhir(_one(caller, "Consent", pk)))
 
 
 #: ``POST [type]`` and ``PUT [type]/[id]`` by resource type.

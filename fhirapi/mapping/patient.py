@@ -1,6 +1,12 @@
 """Patient ↔ clinics.Patient: the identity number with the no-basis system of its kind, the
-name, the mobile in the record, whether the record is active, and the GP (the owner of the
-patient's list)."""
+name, the mobile in the record, whether the record is active, the GP (the owner of the
+patient's list), and a confidential address (kode 6 or 7, "sperret adresse").
+
+no-basis has no element for the population register's address protection; the Nordic
+profiles mark such a patient with the security label R (restricted) of v3-Confidentiality,
+which labels the whole resource rather than saying "sperret adresse". So it is ePortal's
+extension :data:`CONFIDENTIAL_ADDRESS` (valueBoolean), served only when true, as the export
+leaves ``confidential_address`` out when false; a resource without it has none."""
 
 from __future__ import annotations
 
@@ -17,6 +23,9 @@ from clinics.phones import normalise_mobile
 from ..http import meta
 from . import identifiers
 from .refs import parse_ref, ref
+from .rows import extension_value
+
+CONFIDENTIAL_ADDRESS = "urn:eportal:fhir:StructureDefinition:confidential-address"
 
 
 def to_fhir(patient: Patient) -> dict[str, Any]:
@@ -35,6 +44,8 @@ def to_fhir(patient: Patient) -> dict[str, Any]:
     gp_id = patient.patient_list.gp_id if patient.patient_list is not None else None
     if gp_id is not None:
         resource["generalPractitioner"] = [ref("Practitioner", gp_id)]
+    if patient.confidential_address:
+        resource["extension"] = [{"url": CONFIDENTIAL_ADDRESS, "valueBoolean": True}]
     return resource
 
 
@@ -47,6 +58,7 @@ class PatientInput:
     mobile: str = ""
     journal_active: bool = True
     gp_id: int | None = None
+    confidential_address: bool = False
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -81,6 +93,15 @@ def from_fhir(data: dict[str, Any]) -> PatientInput:
             found.errors.append(
                 ("Patient.generalPractitioner[0]", "Give the GP as Practitioner/<id>.")
             )
+    confidential = extension_value(data, CONFIDENTIAL_ADDRESS, "Boolean")
+    if confidential is not None:
+        i, value = confidential
+        if not isinstance(value, bool):
+            found.errors.append(
+                (f"Patient.extension[{i}]", "A confidential address is a valueBoolean.")
+            )
+        else:
+            found.confidential_address = value
     return found
 
 
