@@ -184,6 +184,14 @@ def standard_package_cells(patient_lists: list[PatientList]) -> frozenset[Cell]:
     return frozenset((pl.pk, pl.gp_id) for pl in patient_lists if pl.gp_id is not None)
 
 
+def configured_services(clinic: Clinic) -> set[Service]:
+    """The services the clinic has configured (the others: the standard package)."""
+    return {
+        Service(value)
+        for value in ServiceMatrix.objects.filter(clinic=clinic).values_list("service", flat=True)
+    }
+
+
 def matrix_state(clinic: Clinic, service: Service | str) -> MatrixState:
     """The clinic's matrix for ``service`` in three queries, whatever its size."""
     service = as_service(service)

@@ -126,12 +126,14 @@ def service_matrix_save(
     cells: Iterable[Cell],
     request: HttpRequest | None = None,
     audit_action: str = "delegation.matrix_save",
+    api_client: str | None = None,
 ) -> MatrixChange:
     """Configure ``service`` for ``clinic`` with exactly ``cells``, in one transaction.
 
     Writes no cell that is unchanged; records one audit event (who, and which cells were
-    added and removed) for every call, changed or not. Raises ValidationError, having written
-    nothing, when a cell names another clinic's practitioner or list.
+    added and removed) for every call, changed or not (``api_client``: the FHIR API's client
+    who wrote it). Raises ValidationError, having written nothing, when a cell names another
+    clinic's practitioner or list.
     """
     service = as_service(service)
     wanted = frozenset(cells)
@@ -145,12 +147,18 @@ def service_matrix_save(
             request=request,
             clinic=clinic,
             details=_details(change, practitioners, lists),
+            api_client=api_client,
         )
     return change
 
 
 def service_matrix_reset(
-    *, clinic: Clinic, service: Service | str, request: HttpRequest | None = None
+    *,
+    clinic: Clinic,
+    service: Service | str,
+    request: HttpRequest | None = None,
+    audit_action: str = "delegation.matrix_reset",
+    api_client: str | None = None,
 ) -> MatrixChange:
     """Return ``service`` to the standard package: forget the clinic's matrix for it."""
     service = as_service(service)
@@ -159,10 +167,11 @@ def service_matrix_reset(
         practitioners, lists = _keys(clinic)
         change = _reset(clinic, service)
         audit.record(
-            "delegation.matrix_reset",
+            audit_action,
             request=request,
             clinic=clinic,
             details=_details(change, practitioners, lists),
+            api_client=api_client,
         )
     return change
 

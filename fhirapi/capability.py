@@ -33,6 +33,12 @@ INTERACTIONS = {
 }
 
 
+#: Operations on the server's base (``[base]/$<name>``).
+SYSTEM_OPERATIONS = (
+    {"name": "service-matrix", "definition": "urn:eportal:fhir:OperationDefinition:service-matrix"},
+)
+
+
 def capability_statement(base: str, token_url: str) -> dict[str, Any]:
     resources = []
     for name in RESOURCES:
@@ -101,6 +107,7 @@ def capability_statement(base: str, token_url: str) -> dict[str, Any]:
                     "description": "OAuth 2 client credentials; SMART system scopes.",
                 },
                 "resource": resources,
+                "operation": [dict(op) for op in SYSTEM_OPERATIONS],
             }
         ],
     }

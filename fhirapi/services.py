@@ -41,6 +41,9 @@ from clinics.services import (
     power_of_attorney_save,
     powers_of_attorney_close,
 )
+from delegation.models import Service
+from delegation.selectors import Cell, configured_services
+from delegation.services import service_matrix_reset, service_matrix_save
 
 from . import selectors
 from .auth import Caller
@@ -815,3 +818,28 @@ def consent_end(*, caller: Caller, pk: int, version: str | None, request: HttpRe
             details={"type": "Consent", "fields": ["ended_at"] if ended else []},
             api_client=caller.client_id,
         )
+
+
+# The service matrix ($service-matrix): written by delegation's service_matrix_save, the
+# function the admin page writes it with, one service at a time in one transaction.
+
+
+def service_matrix_replace(
+    *, caller: Caller, configured: dict[Service, set[Cell]], request: HttpRequest
+) -> None:
+    """The clinic's whole matrix: the services in ``configured`` exactly with those cells,
+    every other configured one back to the standard package (as the file's section)."""
+    clinic = caller.clinic
+    with transaction.atomic():
+        was = configured_services(clinic)
+        for service in Service:
+            if service in configured:
+                service_matrix_save(
+                    clinic=clinic, service=service, cells=configured[service], request=request,
+                    audit_action="fhir.update", api_client=caller.client_id,
+                )  # fmt: skip
+            elif service in was:
+                service_matrix_reset(
+                    clinic=clinic, service=service, request=request,
+                    audit_action="fhir.update", api_client=caller.client_id,
+                )  # fmt: skip

@@ -16,6 +16,7 @@ urlpatterns = [
     path("r4/.well-known/smart-configuration", views.smart, name="smart"),
     path("r4/Appointment/$find", views.find, name="find"),
     path("r4/Appointment/$book", views.book, name="book"),
+    path("r4/$service-matrix", views.service_matrix, name="service_matrix"),
     re_path(rf"^r4/{TYPE}/_search$", views.search_view, name="search"),
     re_path(rf"^r4/{TYPE}/(?P<pk>[A-Za-z0-9\-.]{{1,64}})$", views.instance_view, name="instance"),
     re_path(rf"^r4/{TYPE}$", views.type_view, name="type"),

@@ -26,7 +26,7 @@ from booking.services import (
 )
 from clinics import audit
 from delegation.models import Service
-from delegation.selectors import offered_practitioners
+from delegation.selectors import matrix_state, offered_practitioners
 
 from . import selectors, services
 from .auth import Caller, authenticate, require_scope
@@ -50,6 +50,7 @@ from .mapping import patient as patient_map
 from .mapping import practitioner as practitioner_map
 from .mapping import related_person as related_map
 from .mapping import schedule as schedule_map
+from .mapping import service_matrix as matrix_map
 from .mapping import slot as slot_map
 from .mapping.refs import as_id, parse_ref
 from .scopes import RESOURCES, scope
@@ -658,6 +659,35 @@ def book(request: HttpRequest) -> HttpResponse:
     return _resource_response(
         resource, 201, Location=f"{base_url(request)}Appointment/{appointment.pk}"
     )
+
+
+@endpoint
+def service_matrix(request: HttpRequest) -> HttpResponse:
+    """``$service-matrix`` on the base: GET reads the clinic's whole service matrix, POST a
+    Parameters replaces it (as the file's ``service_matrix`` section; docs/api.md) and
+    answers with the matrix as it now is. Scopes: PractitionerRole's, the matrix being which
+    practitioners serve which patients in which service."""
+    if request.method not in ("GET", "POST"):
+        raise _method_not_allowed(request)
+    caller = _caller(request, "PractitionerRole", "read" if request.method == "GET" else "write")
+    clinic = caller.clinic
+    if request.method == "POST":
+        data = check("Parameters", read_json(request))
+        lists = dict(selectors.patient_lists(clinic.pk).values_list("pk", "key"))
+        practitioners = dict(selectors.practitioners(clinic.pk).values_list("pk", "key"))
+        found = matrix_map.from_parameters(data, lists, practitioners)
+        services.refused(found.errors, "service matrix")
+        services.service_matrix_replace(caller=caller, configured=found.configured, request=request)
+    else:
+        audit.record(
+            "fhir.read",
+            request=request,
+            clinic=clinic,
+            details={"type": "ServiceMatrix"},
+            api_client=caller.client_id,
+            fetch_pk=False,
+        )
+    return respond(matrix_map.to_parameters([matrix_state(clinic, s) for s in Service]))
 
 
 def token_audit(sender: Any, request: HttpRequest, token: Any, **kwargs: Any) -> None:

@@ -69,7 +69,7 @@ def test_junk_in_every_read_and_search_parameter(world):
     resource_type=st.sampled_from(
         ["Patient", "Practitioner", "PractitionerRole", "Schedule", "Slot", "Appointment",
          "Parameters", "Organization", "Group", "HealthcareService", "MedicationStatement",
-         "RelatedPerson", None]
+         "RelatedPerson", "Consent", None]
     ),
 )  # fmt: skip
 def test_made_up_bodies_for_every_write_and_operation(world, body, resource_type):
@@ -95,6 +95,8 @@ def test_made_up_bodies_for_every_write_and_operation(world, body, resource_type
         ("PUT", f"HealthcareService/{world.ep.pk}"),
         ("POST", "MedicationStatement"),
         ("POST", "RelatedPerson"),
+        ("POST", "Consent"),
+        ("POST", "$service-matrix"),
     ]
     for method, path in targets:
         check(api.call(method, path, body, **{"If-Match": 'W/"1"'}))
@@ -118,3 +120,34 @@ def test_made_up_parameters_for_book(world, parameters):
     body = {"resourceType": "Parameters", "parameter": parameters}
     check(world.api.post("Appointment/$book", body))
     check(world.api.post("Appointment/$find", body))
+
+
+SERVICE_PARTS = st.fixed_dictionaries(
+    {"name": st.sampled_from(["code", "row", "x"])},
+    optional={
+        "valueCode": st.sampled_from(["booking", "urgent", "fax", ""]),
+        "part": st.lists(
+            st.fixed_dictionaries(
+                {"name": st.sampled_from(["patientList", "noGp", "practitioner", "y"])},
+                optional=VALUES,
+            ),
+            max_size=3,
+        ),
+    },
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    services=st.lists(
+        st.fixed_dictionaries(
+            {"name": st.sampled_from(["service", "x"])},
+            optional={"part": st.lists(SERVICE_PARTS, max_size=3)},
+        ),
+        max_size=3,
+    )
+)
+def test_made_up_parameters_for_the_service_matrix(world, services):
+    check(world.api.post("$service-matrix", {"resourceType": "Parameters", "parameter": services}))
