@@ -1,7 +1,7 @@
-"""The round trip, as far as the API writes today: a clinic's patients created over the
-API (no file) export the same as the same patients imported with ``import_clinic``. The
-clinic, its practitioners and lists come from a file without patients: the API does not
-write them yet (docs/api.md, "Not yet")."""
+"""The round trip: a clinic built over the API exports the same as the same clinic
+imported from a file with ``import_clinic``. The first tests build part of it over the API
+(the rest from a file or as the admin makes it); the last builds the whole clinic, every
+section of the exchange format, with API calls only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from django.db import transaction
 from booking.models import AppointmentType
 from clinics.exchange import export_clinic, import_clinic
 from clinics.models import Clinic, Patient, PatientList
+from fhirapi.mapping import consent as cm
 from fhirapi.mapping import identifiers
+from fhirapi.mapping.patient import CONFIDENTIAL_ADDRESS
 from fhirapi.mapping.practitioner import ROLE_SYSTEM
 from fhirapi.mapping.schedule import TEMPLATE
 from fhirapi.mapping.slot import APPOINTMENT_TYPE_SYSTEM
@@ -60,6 +62,8 @@ def as_fhir(row, gp_ids):
     }  # fmt: skip
     if row["mobile"]:
         resource["telecom"] = [{"system": "phone", "use": "mobile", "value": row["mobile"]}]
+    if row.get("confidential_address"):
+        resource["extension"] = [{"url": CONFIDENTIAL_ADDRESS, "valueBoolean": True}]
     if row["patient_list"]:
         resource["generalPractitioner"] = [
             {"reference": f"Practitioner/{gp_ids[row['patient_list']]}"}
@@ -186,8 +190,11 @@ def test_a_clinic_over_the_api_exports_as_the_file_import(db):
 
 
 def full_document():
-    """The whole sample: the clinic's own fields, medications, a parent and child, and the
-    two sections the API does not write (the service matrix, powers of attorney)."""
+    """The whole sample: the clinic's own fields, medications, a parent and child, a
+    patient with a confidential address, powers of attorney (from the journal, given in the
+    portal, with and without an end) and a service matrix that is not the standard package
+    (booking ticked for a list, urgent for patients without a GP, eConsultation configured
+    with nobody, renewal the standard package)."""
     data = whole_document()
     data["clinic"].update(
         address="Storgata 1, 0155 Oslo",
@@ -226,12 +233,24 @@ def full_document():
             "patient_list": "l1",
         }
     )
-    parent, child, holder = (data["patients"][i]["national_id"] for i in (0, 3, 1))
+    data["patients"].append(
+        {
+            "national_id": factories.national_id(year=1990),
+            "name": "Eva E",
+            "mobile": "+4790055667",
+            "journal_active": True,
+            "patient_list": "l2",
+            "confidential_address": True,
+        }
+    )
+    parent, child, holder, other = (data["patients"][i]["national_id"] for i in (0, 3, 1, 2))
     data["parent_child"] = [
         {"parent": parent, "child": child, "same_address": True, "parental_responsibility": True}
     ]
     data["service_matrix"] = [
-        {"service": "booking", "patient_list": "l1", "practitioners": ["p1", "p2"]}
+        {"service": "booking", "patient_list": "l1", "practitioners": ["p1", "p2"]},
+        {"service": "urgent", "patient_list": None, "practitioners": ["p2"]},
+        {"service": "econsult", "patient_list": None, "practitioners": []},
     ]
     data["powers_of_attorney"] = [
         {
@@ -241,20 +260,24 @@ def full_document():
             "valid_to": None,
             "services": ["booking"],
             "source": "import",
-        }
+        },
+        {
+            "giver": holder,
+            "holder": other,
+            "valid_from": "2026-03-01",
+            "valid_to": "2027-06-30",
+            "services": ["econsult", "renewal"],
+            "source": "portal",
+        },
     ]
     return data
-
-
-#: What the API does not write (docs/api.md): the admin's configuration.
-NOT_OVER_THE_API = ("service_matrix", "powers_of_attorney")
 
 
 def test_a_whole_clinic_over_the_api_only_exports_as_the_file_import(db):
     """Clinic B is made with API calls only, after the one thing an administrator does:
     registering the record system, which needs the clinic row (its EP identifier). Its
-    export equals clinic A's (the file imported) in every section but the service matrix
-    and powers of attorney, which the API does not write; those are empty in B."""
+    whole export equals clinic A's (the file imported): nothing left out, nothing
+    normalised."""
     from fhirapi.mapping import group as group_map
     from fhirapi.mapping import healthcare_service as hs
     from fhirapi.mapping import medication as med
@@ -268,7 +291,8 @@ def test_a_whole_clinic_over_the_api_only_exports_as_the_file_import(db):
         expected = export_clinic(Clinic.objects.get(ep_ident="RT"))
         transaction.savepoint_rollback(sid)
     assert not Clinic.objects.exists()
-    assert all(expected[k] for k in ("parent_child", *NOT_OVER_THE_API))
+    assert all(expected[k] for k in ("parent_child", "service_matrix", "powers_of_attorney"))
+    assert any(p.get("confidential_address") for p in expected["patients"])
     assert expected["patients"][0]["medications"]
 
     clinic = Clinic.objects.create(ep_ident="RT", name="(registered)")  # the admin's part
@@ -335,6 +359,7 @@ def test_a_whole_clinic_over_the_api_only_exports_as_the_file_import(db):
 
         put(f"PractitionerRole/{made.fhir['id']}", role)
 
+    list_ids = {}
     for row in data["patient_lists"]:
         made = api.post(
             "Group",
@@ -348,6 +373,7 @@ def test_a_whole_clinic_over_the_api_only_exports_as_the_file_import(db):
             },
         )
         assert made.status_code == 201, made.content
+        list_ids[row["key"]] = made.fhir["id"]
 
     gp_ids = {row["key"]: ids[row["gp"]] for row in data["patient_lists"]}
     patient_ids = {}
@@ -408,9 +434,60 @@ def test_a_whole_clinic_over_the_api_only_exports_as_the_file_import(db):
                 lambda b, rows=rows: b.update(extension=[_template_extension(t) for t in rows]),
             )
 
+    for a in data["powers_of_attorney"]:
+        period = {"start": a["valid_from"]}
+        if a["valid_to"]:
+            period["end"] = a["valid_to"]
+        made = api.post(
+            "Consent",
+            {
+                "resourceType": "Consent",
+                "status": "active",
+                "extension": [{"url": cm.SOURCE, "valueCode": a["source"]}],
+                "scope": {"coding": [{"system": cm.SCOPE, "code": "patient-privacy"}]},
+                "category": [{"coding": [{"system": cm.LOINC, "code": "59284-0"}]}],
+                "patient": {"reference": f"Patient/{patient_ids[a['giver']]}"},
+                "provision": {
+                    "period": period,
+                    "actor": [
+                        {
+                            "role": {"coding": [{"system": cm.ROLE_CODE, "code": "POWATT"}]},
+                            "reference": {"reference": f"Patient/{patient_ids[a['holder']]}"},
+                        }
+                    ],
+                    "action": [
+                        {"coding": [{"system": cm.SERVICE, "code": s}]} for s in a["services"]
+                    ],
+                },
+            },
+        )
+        assert made.status_code == 201, made.content
+
+    services = {}
+    for row in data["service_matrix"]:
+        head = (
+            {"name": "patientList", "valueReference": {"reference": f"Group/{list_ids[key]}"}}
+            if (key := row["patient_list"])
+            else {"name": "noGp", "valueBoolean": True}
+        )
+        practitioners = [
+            {"name": "practitioner", "valueReference": {"reference": f"Practitioner/{ids[k]}"}}
+            for k in row["practitioners"]
+        ]
+        services.setdefault(row["service"], []).append(
+            {"name": "row", "part": [head, *practitioners]}
+        )
+    matrix = api.post(
+        "$service-matrix",
+        {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "service", "part": [{"name": "code", "valueCode": code}, *rows]}
+                for code, rows in services.items()
+            ],
+        },
+    )
+    assert matrix.status_code == 200, matrix.content
+
     clinic.refresh_from_db()
-    got = export_clinic(clinic)
-    assert {k: v for k, v in got.items() if k not in NOT_OVER_THE_API} == {
-        k: v for k, v in expected.items() if k not in NOT_OVER_THE_API
-    }
-    assert all(got[k] == [] for k in NOT_OVER_THE_API)
+    assert export_clinic(clinic) == expected
