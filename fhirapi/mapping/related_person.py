@@ -2,7 +2,7 @@
 ``parent_child``. The RelatedPerson is the parent (their identity number as the Patient
 has it, their name), ``patient`` the child, ``relationship`` HL7 v3 RoleCode ``PRN``
 (parent); the parent's own Patient, the shared address and parental responsibility
-(foreldreansvar) are extensions. Powers of attorney are not served (docs/api.md)."""
+(foreldreansvar) are extensions. Powers of attorney are Consents (:mod:`.consent`)."""
 
 from __future__ import annotations
 
