@@ -39,6 +39,7 @@ def test_metadata_is_public_and_a_valid_capability_statement(db):
         "Appointment",
         "MedicationStatement",
         "RelatedPerson",
+        "Consent",
     ]
     appointment = statement["rest"][0]["resource"][types.index("Appointment")]
     assert {o["name"] for o in appointment["operation"]} == {"find", "book"}
