@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -79,12 +80,40 @@ def meta(when: datetime.datetime, profile: str | None = None) -> dict[str, Any]:
     return found
 
 
+#: The characters FHIR strings may not hold: C0 controls but tab, CR and LF (R4 §2.24.0.1,
+#: ``string``); NUL would also fail in PostgreSQL, whose text cannot hold it.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _has_control(data: Any) -> bool:
+    """Whether a key or string anywhere in ``data`` holds a control character (no recursion:
+    the body may nest as deep as the JSON decoder allows)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if CONTROL.search(value) is not None:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 def read_json(request: HttpRequest) -> Any:
-    """The request's JSON body; a 400 OperationOutcome when it is not JSON."""
+    """The request's JSON body; a 400 OperationOutcome when it is not JSON, or when a string
+    in it holds a control character."""
     try:
-        return json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise FhirError(400, "structure", "The body is not JSON.") from None
+    if _has_control(data):
+        raise FhirError(
+            400, "structure", "A string holds a control character (FHIR strings may not)."
+        )
+    return data
 
 
 def if_match_version(request: HttpRequest) -> str | None:

@@ -265,6 +265,9 @@ def run(resource: str, qs: QuerySet, params: QueryDict) -> Page:
     for name in params:
         if name not in own and name not in COMMON:
             raise bad(name, f"Unknown search parameter {name!r} for {resource}.")
+        if any("\x00" in raw for raw in params.getlist(name)):
+            # No text in the database holds NUL, and PostgreSQL refuses it in a query.
+            raise bad(name, f"{name}: a value may not hold NUL.")
     for name, filter_ in own.items():
         for raw in params.getlist(name):
             qs = filter_(qs, name, raw)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("oauth/token/", TokenView.as_view(), name="token"),
     path("r4/", views.metadata, name="base"),
     path("r4/metadata", views.metadata, name="metadata"),
+    path("r4/openapi.json", views.openapi, name="openapi"),
     path("r4/.well-known/smart-configuration", views.smart, name="smart"),
     path("r4/Appointment/$find", views.find, name="find"),
     path("r4/Appointment/$book", views.book, name="book"),

@@ -53,6 +53,7 @@ from .mapping import schedule as schedule_map
 from .mapping import service_matrix as matrix_map
 from .mapping import slot as slot_map
 from .mapping.refs import as_id, parse_ref
+from .openapi import openapi_document
 from .scopes import RESOURCES, scope
 from .search import bundle, parse_when
 from .search import run as run_search
@@ -132,6 +133,16 @@ def metadata(request: HttpRequest) -> HttpResponse:
     if request.method != "GET":
         raise _method_not_allowed(request)
     return respond(capability_statement(base_url(request), token_url(request)))
+
+
+@endpoint
+def openapi(request: HttpRequest) -> HttpResponse:
+    """The OpenAPI document made from the CapabilityStatement: public, as metadata is."""
+    if request.method != "GET":
+        raise _method_not_allowed(request)
+    response = respond(openapi_document(base_url(request), token_url(request)))
+    response["Content-Type"] = "application/json"
+    return response
 
 
 @endpoint
