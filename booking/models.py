@@ -26,7 +26,7 @@ from django.db.models import F, Q
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from clinics.models import Clinic, Patient, Practitioner, key_validator
+from clinics.models import Clinic, Patient, Practitioner, key_validator, representative_field
 
 colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a7f37."))
 
@@ -373,16 +373,8 @@ class Appointment(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.BOOKED
     )
-    #: The representative (a parent, a holder of a power of attorney) who booked it for the
-    #: patient (docs/acting-for-others.md): the appointment's SMS go to them.
-    booked_by = models.ForeignKey(
-        Patient,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="appointments_booked_for_others",
-        verbose_name=_("booked by representative"),
-        db_index=False,  # never searched by; no index on the booking's write path
+    booked_by = representative_field(
+        _("booked by representative"), related_name="appointments_booked_for_others"
     )
     urgent = models.BooleanField(_("urgent (same day)"), default=False)
     online = models.BooleanField(_("booked online"), default=True)
@@ -463,17 +455,7 @@ class WaitlistEntry(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.WAITING
     )
-    #: The representative who put the patient on the waitlist (docs/acting-for-others.md):
-    #: the offers' SMS go to them.
-    sent_by = models.ForeignKey(
-        Patient,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("sent by representative"),
-        db_index=False,  # never searched by
-    )
+    sent_by = representative_field(_("sent by representative"))
     created = models.DateTimeField(_("created"), auto_now_add=True)
     language = models.CharField(_("language"), max_length=8, default="nb", editable=False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -18,6 +18,9 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from .national_id import IdKind, classify, mask, validate_national_id
+
+if TYPE_CHECKING:  # the stubs' type of a verbose name (a text or a lazy one)
+    from django_stubs_ext import StrOrPromise
 
 ep_ident_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
@@ -269,6 +272,24 @@ atc_validator = RegexValidator(
     r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$",
     _("An ATC code looks like N02BE01: a letter, two digits, two letters, two digits."),
 )
+
+
+def representative_field(
+    verbose_name: StrOrPromise, related_name: str = "+"
+) -> models.ForeignKey[Patient | None, Patient | None]:
+    """The representative (a parent, a holder of a power of attorney) who did something for
+    the patient: an appointment booked, a message or a renewal request sent, a waitlist
+    entry made. Its SMS go to them (``clinics.selectors.sms_recipient``;
+    docs/acting-for-others.md). Never searched by, so no index on the write path."""
+    return models.ForeignKey(
+        Patient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name=related_name,
+        verbose_name=verbose_name,
+        db_index=False,
+    )
 
 
 class Medication(models.Model):

@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from clinics.models import Clinic, Medication, Patient, Practitioner, User
+from clinics.models import Clinic, Medication, Patient, Practitioner, User, representative_field
 
 #: The subject's length on every clinic.
 SUBJECT_MAX_LENGTH = 120
@@ -173,17 +173,7 @@ class Consultation(models.Model):
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, related_name="consultations", verbose_name=_("patient")
     )
-    #: The representative (a parent, a holder of a power of attorney) who sent it for the
-    #: patient (docs/acting-for-others.md): the answer's SMS goes to them.
-    sent_by = models.ForeignKey(
-        Patient,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("sent by representative"),
-        db_index=False,  # never searched by
-    )
+    sent_by = representative_field(_("sent by representative"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ECONSULT)
     #: Empty for a message to the reception.
     practitioner = models.ForeignKey(
@@ -342,17 +332,7 @@ class RenewalRequest(models.Model):
         related_name="renewal_requests",
         verbose_name=_("patient"),
     )
-    #: The representative (a parent, a holder of a power of attorney) who sent it for the
-    #: patient (docs/acting-for-others.md): the answer's SMS goes to them.
-    sent_by = models.ForeignKey(
-        Patient,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("sent by representative"),
-        db_index=False,  # never searched by
-    )
+    sent_by = representative_field(_("sent by representative"))
     practitioner = models.ForeignKey(
         Practitioner,
         on_delete=models.PROTECT,

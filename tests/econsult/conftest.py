@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests import factories
+from tests.oidc_provider import TestProvider, running_provider
 
 from .samples import PNG
 
@@ -46,3 +48,23 @@ def other_world(other_clinic):
 
 def png(name: str = "bilde.png") -> SimpleUploadedFile:
     return upload(name, PNG)
+
+
+# The local OpenID Connect provider for the browser journeys (BankID), one per module.
+
+
+@pytest.fixture(scope="module")
+def browser_provider(live_server) -> Iterator[TestProvider]:
+    with running_provider(
+        client_id="eportal-econsult-e2e",
+        client_secret="e2e-client-secret-" + "e" * 32,
+        redirect_uris=[f"{live_server.url}/oidc/callback/"],
+    ) as provider:
+        yield provider
+
+
+@pytest.fixture
+def provider(settings, browser_provider: TestProvider) -> TestProvider:
+    for name, value in browser_provider.settings().items():
+        setattr(settings, name, value)
+    return browser_provider

@@ -18,7 +18,6 @@ answer SMS, whose exact Norwegian text is the point.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -33,7 +32,6 @@ from econsult.models import Attachment, Consultation, Message
 from identification.models import PatientCredential
 from tests import factories
 from tests.e2e.conftest import assert_accessible
-from tests.oidc_provider import TestProvider, running_provider
 
 from .conftest import upload
 from .samples import PNG
@@ -44,23 +42,6 @@ PASSWORD = "fjelltur-i-oktober-2026"
 STAFF_PASSWORD = "correct-horse-battery"
 QUESTION = "Jeg har hatt utslett på armen i en uke.\nDet klør mest om kvelden."
 ANSWER = "Det ser ut som eksem. Smør med fuktighetskrem morgen og kveld i to uker."
-
-
-@pytest.fixture(scope="module")
-def browser_provider(live_server) -> Iterator[TestProvider]:
-    with running_provider(
-        client_id="eportal-econsult-e2e",
-        client_secret="e2e-client-secret-" + "e" * 32,
-        redirect_uris=[f"{live_server.url}/oidc/callback/"],
-    ) as provider:
-        yield provider
-
-
-@pytest.fixture
-def provider(settings, browser_provider: TestProvider) -> TestProvider:
-    for name, value in browser_provider.settings().items():
-        setattr(settings, name, value)
-    return browser_provider
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -34,7 +33,7 @@ from econsult.models import Consultation, Message, RenewalItem, RenewalRequest
 from tests import factories
 from tests.e2e.conftest import assert_accessible
 from tests.factories import OSLO, make_slot
-from tests.oidc_provider import TestProvider, running_provider
+from tests.oidc_provider import TestProvider
 
 from .test_e2e import sms_texts, staff_page
 
@@ -42,23 +41,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CANARY = "Kanarifuglin"
 ANSWER = "Vi har sendt en kopi av sykmeldingen til NAV i dag."
-
-
-@pytest.fixture(scope="module")
-def browser_provider(live_server) -> Iterator[TestProvider]:
-    with running_provider(
-        client_id="eportal-renewal-e2e",
-        client_secret="e2e-client-secret-" + "r" * 32,
-        redirect_uris=[f"{live_server.url}/oidc/callback/"],
-    ) as provider:
-        yield provider
-
-
-@pytest.fixture
-def provider(settings, browser_provider: TestProvider) -> TestProvider:
-    for name, value in browser_provider.settings().items():
-        setattr(settings, name, value)
-    return browser_provider
 
 
 def medication(patient, key: str, name: str, group: str = "C", **fields) -> Medication:
